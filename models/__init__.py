@@ -1,0 +1,1 @@
+"""Things that learn or compute: embedder, vector index, ranker. No Kafka imports here."""

@@ -1,0 +1,1 @@
+"""Message types of every topic and their JSON Schemas."""

@@ -1,0 +1,1 @@
+"""Quix Streams applications, one module per topology, plus the CLI that runs them."""

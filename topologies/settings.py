@@ -1,0 +1,60 @@
+"""One settings object for every cartstream process: read once, passed down.
+
+Values come from CLI flags, then ``CARTSTREAM_*`` environment variables, then defaults.
+
+Examples
+--------
+>>> s = Settings(topic_prefix="demo.", kafka_port=19092)
+>>> s.topic("clicks")
+'demo.clicks'
+>>> s.bootstrap_servers
+'127.0.0.1:19092'
+>>> s.consumer_group("recommender")
+'cartstream-recommender'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where the broker and Redis are, how topics and groups are named, where state lives."""
+
+    model_config = SettingsConfigDict(env_prefix="CARTSTREAM_", extra="forbid")
+
+    bootstrap_servers: str = Field(
+        default="", description="Kafka bootstrap servers; defaults to the local broker's port"
+    )
+    redis_url: str = Field(default="", description="Redis URL; defaults to the local Redis port")
+    topic_prefix: str = Field(default="", description="prefix put before every topic name")
+    partitions: int = Field(default=3, ge=1, le=1024, description="partitions per new topic")
+    group_prefix: str = Field(default="cartstream", min_length=1, description="consumer-group prefix")
+    state_dir: Path = Field(default=Path(".cartstream/state"), description="local state stores")
+    data_dir: Path = Field(default=Path(".cartstream/infra"), description="local broker and Redis data")
+    cache_dir: Path = Field(
+        default=Path.home() / ".cache" / "cartstream", description="downloaded jars and models"
+    )
+    kafka_port: int = Field(default=9092, ge=1, le=65535)
+    controller_port: int = Field(default=9093, ge=1, le=65535)
+    redis_port: int = Field(default=6379, ge=1, le=65535)
+    kafka_heap: str = Field(default="1g", pattern=r"^\d+[mg]$", description="broker JVM max heap")
+
+    @model_validator(mode="after")
+    def _fill_local_addresses(self) -> "Settings":
+        if not self.bootstrap_servers:
+            self.bootstrap_servers = f"127.0.0.1:{self.kafka_port}"
+        if not self.redis_url:
+            self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
+        return self
+
+    def topic(self, name: str) -> str:
+        """The full name of one of the design's topics."""
+        return f"{self.topic_prefix}{name}"
+
+    def consumer_group(self, topology: str) -> str:
+        """The consumer group of one topology."""
+        return f"{self.group_prefix}-{topology}"
