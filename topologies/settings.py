@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     kafka_port: int = Field(default=9092, ge=1, le=65535)
     controller_port: int = Field(default=9093, ge=1, le=65535)
     redis_port: int = Field(default=6379, ge=1, le=65535)
+    commit_interval: float = Field(default=1.0, gt=0, le=60, description="seconds between commits")
     kafka_heap: str = Field(default="1g", pattern=r"^\d+[mg]$", description="broker JVM max heap")
 
     @model_validator(mode="after")

@@ -1,0 +1,138 @@
+"""The `cartstream` command: infrastructure, topics, topologies and the demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable
+
+from pydantic import ValidationError
+
+from ..compose.exceptions import InfraError
+from ..compose.infra import LocalInfra
+from .exceptions import CartstreamError
+from .settings import Settings
+
+SETTING_FLAGS = {
+    "--bootstrap-servers": ("bootstrap_servers", str),
+    "--redis-url": ("redis_url", str),
+    "--topic-prefix": ("topic_prefix", str),
+    "--partitions": ("partitions", int),
+    "--group-prefix": ("group_prefix", str),
+    "--state-dir": ("state_dir", str),
+    "--data-dir": ("data_dir", str),
+    "--kafka-port": ("kafka_port", int),
+    "--redis-port": ("redis_port", int),
+}
+
+
+def _settings_parent() -> argparse.ArgumentParser:
+    # SUPPRESS keeps an unset flag out of the namespace, so env variables and defaults apply.
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("settings (also CARTSTREAM_<NAME> environment variables)")
+    for flag, (dest, kind) in SETTING_FLAGS.items():
+        group.add_argument(flag, dest=dest, type=kind, default=argparse.SUPPRESS)
+    return parent
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Settings from CLI flags over environment variables over defaults."""
+    given = {dest: getattr(args, dest) for dest, _ in SETTING_FLAGS.values() if hasattr(args, dest)}
+    return Settings(**given)
+
+
+def cmd_infra(args: argparse.Namespace) -> int:
+    infra = LocalInfra.from_settings(settings_from(args))
+    if args.action == "up":
+        started = infra.up()
+        for status in infra.status():
+            print(status.line())
+        print("started: " + (", ".join(started) if started else "nothing (already running)"))
+    elif args.action == "down":
+        stopped = infra.down()
+        print("stopped: " + (", ".join(stopped) if stopped else "nothing (was not running)"))
+    elif args.action == "status":
+        statuses = infra.status()
+        for status in statuses:
+            print(status.line())
+        return 0 if all(s.running for s in statuses) else 3
+    else:
+        print(infra.logs(args.service, args.lines))
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    from .topics import admin_client, create_topics, existing_topics
+
+    settings = settings_from(args)
+    if args.action == "create":
+        for name, outcome in sorted(create_topics(settings).items()):
+            print(f"{name:<40} {outcome}")
+    else:
+        for name, partitions in sorted(existing_topics(admin_client(settings)).items()):
+            if name.startswith(settings.topic_prefix) and not name.startswith("__"):
+                print(f"{name:<40} {partitions} partitions")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .registry import build_topology
+
+    app = build_topology(args.topology, settings_from(args))
+    app.run()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(settings_from(args), users=args.users, clicks=args.clicks)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .registry import TOPOLOGIES
+
+    settings = _settings_parent()
+    parser = argparse.ArgumentParser(prog="cartstream", parents=[settings], description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    infra = sub.add_parser("infra", parents=[settings], help="local Kafka broker and Redis")
+    infra.add_argument("action", choices=["up", "down", "status", "logs"])
+    infra.add_argument("--service", choices=["kafka", "redis"], default="kafka", help="for logs")
+    infra.add_argument("-n", "--lines", type=int, default=40, help="for logs")
+    infra.set_defaults(handler=cmd_infra)
+
+    topics = sub.add_parser("topics", parents=[settings], help="provision or list the design's topics")
+    topics.add_argument("action", choices=["create", "list"])
+    topics.set_defaults(handler=cmd_topics)
+
+    run = sub.add_parser("run", parents=[settings], help="run one topology until stopped")
+    run.add_argument("topology", choices=sorted(TOPOLOGIES))
+    run.set_defaults(handler=cmd_run)
+
+    demo = sub.add_parser("demo", parents=[settings], help="synthetic diners through the running topologies")
+    demo.add_argument("--users", type=int, default=20)
+    demo.add_argument("--clicks", type=int, default=400)
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; errors print one line and exit non-zero, never a traceback."""
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        print(f"cartstream: error: invalid setting {where}: {first['msg']}", file=sys.stderr)
+    except (CartstreamError, InfraError) as exc:
+        print(f"cartstream: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

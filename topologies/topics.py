@@ -1,0 +1,77 @@
+"""The design's topics, their cleanup policies, and idempotent provisioning on the broker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from .exceptions import BrokerUnavailableError
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic of the design: its name (before the prefix), key and cleanup policy."""
+
+    name: str
+    key: str
+    cleanup: str  # "compact" keeps the latest value per key; "delete" keeps a time window
+
+    def config(self) -> dict[str, str]:
+        config = {"cleanup.policy": self.cleanup}
+        if self.cleanup == "compact":
+            # Keep tombstones long enough for a slow reader of the compacted table to see deletes.
+            config["delete.retention.ms"] = str(24 * 3600 * 1000)
+        return config
+
+
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec("menu-items", "item_id", "compact"),
+    TopicSpec("clicks", "user_id", "delete"),
+    TopicSpec("carts", "user_id", "delete"),
+    TopicSpec("item-vectors", "item_id", "compact"),
+    TopicSpec("item-stats", "item_id", "compact"),
+    TopicSpec("training-examples", "model name", "delete"),
+    TopicSpec("model-snapshots", "model name", "compact"),
+    TopicSpec("recommendations", "user_id", "delete"),
+    TopicSpec("dead-letters", "original key", "delete"),
+    TopicSpec("user-activity", "user_id", "compact"),
+)
+
+
+def admin_client(settings: Settings) -> AdminClient:
+    """An admin client for the configured broker."""
+    return AdminClient({"bootstrap.servers": settings.bootstrap_servers, "socket.timeout.ms": 10000})
+
+
+def existing_topics(admin: AdminClient, timeout: float = 10.0) -> dict[str, int]:
+    """Topic name -> partition count of every topic on the broker."""
+    try:
+        metadata = admin.list_topics(timeout=timeout)
+    except KafkaException as exc:
+        raise BrokerUnavailableError(f"cannot reach Kafka: {exc.args[0].str()}") from None
+    return {name: len(t.partitions) for name, t in metadata.topics.items()}
+
+
+def create_topics(settings: Settings, specs: tuple[TopicSpec, ...] = TOPICS) -> dict[str, str]:
+    """Create every topic that does not exist yet; topic -> "created" or "exists"."""
+    admin = admin_client(settings)
+    present = existing_topics(admin)
+    wanted = [
+        NewTopic(settings.topic(s.name), num_partitions=settings.partitions, replication_factor=1,
+                 config=s.config())
+        for s in specs if settings.topic(s.name) not in present
+    ]
+    outcome = {settings.topic(s.name): "exists" for s in specs if settings.topic(s.name) in present}
+    for name, future in (admin.create_topics(wanted, request_timeout=30) if wanted else {}).items():
+        try:
+            future.result()
+            outcome[name] = "created"
+        except KafkaException as exc:
+            error = exc.args[0]
+            if error.code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise BrokerUnavailableError(f"creating topic {name} failed: {error.str()}") from None
+            outcome[name] = "exists"
+    return outcome
