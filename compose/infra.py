@@ -48,10 +48,16 @@ class LocalInfra:
     def up(self) -> list[str]:
         """Start whatever is not running; the names of the services this call started."""
         started = []
-        if redis_server.start(self.redis, log=self.log):
-            started.append("redis")
-        if kafka.start(self.kafka, log=self.log):
-            started.append("kafka")
+        try:
+            if redis_server.start(self.redis, log=self.log):
+                started.append("redis")
+            if kafka.start(self.kafka, log=self.log):
+                started.append("kafka")
+        except Exception:
+            # A half-started pair is worse than none: undo what this call started.
+            if "redis" in started:
+                redis_server.stop(self.redis)
+            raise
         return started
 
     def down(self) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from typing import Callable
 
 from pydantic import ValidationError
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 from ..compose.exceptions import InfraError
 from ..compose.infra import LocalInfra
 from .exceptions import CartstreamError
+from .registry import TOPOLOGIES
 from .settings import Settings
 
 SETTING_FLAGS = {
@@ -90,8 +92,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .registry import TOPOLOGIES
-
     settings = _settings_parent()
     parser = argparse.ArgumentParser(prog="cartstream", parents=[settings], description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; errors print one line and exit non-zero, never a traceback."""
+    # A dependency of confluent-kafka's schema registry warns on import; users cannot act on it.
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:

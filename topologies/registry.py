@@ -1,24 +1,26 @@
-"""Topology name -> builder, for `cartstream run` and the tests."""
+"""Topology name -> the module that builds it, imported only when that topology runs."""
 
 from __future__ import annotations
 
-from typing import Callable
+import importlib
+from typing import TYPE_CHECKING
 
-from quixstreams import Application
-
-from . import user_activity
 from .exceptions import CartstreamError
 from .settings import Settings
 
-TOPOLOGIES: dict[str, Callable[[Settings], Application]] = {
-    user_activity.NAME: user_activity.build,
+if TYPE_CHECKING:
+    from quixstreams import Application
+
+# Lazy on purpose: `cartstream infra ...` must not pay for importing Quix Streams.
+TOPOLOGIES: dict[str, str] = {
+    "user-activity": "cartstream.topologies.user_activity",
 }
 
 
-def build_topology(name: str, settings: Settings) -> Application:
+def build_topology(name: str, settings: Settings) -> "Application":
     """The Application of topology `name`."""
     try:
-        builder = TOPOLOGIES[name]
+        module = importlib.import_module(TOPOLOGIES[name])
     except KeyError:
         raise CartstreamError(f"unknown topology {name!r}; choose one of {', '.join(sorted(TOPOLOGIES))}") from None
-    return builder(settings)
+    return module.build(settings)

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _fill_local_addresses(self) -> "Settings":
+        ports = {"kafka_port": self.kafka_port, "controller_port": self.controller_port, "redis_port": self.redis_port}
+        if len(set(ports.values())) < len(ports):
+            raise ValueError(f"local ports must differ, got {ports}")
         if not self.bootstrap_servers:
             self.bootstrap_servers = f"127.0.0.1:{self.kafka_port}"
         if not self.redis_url:

@@ -1,0 +1,18 @@
+"""The CLI fails with one clear line, never a traceback."""
+
+from cartstream.topologies.cli import main
+
+
+def test_invalid_setting_prints_one_line(capsys):
+    assert main(["infra", "status", "--partitions", "0"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("cartstream: error: invalid setting partitions")
+    assert err.count("\n") == 1
+
+
+def test_unreachable_broker_prints_one_line(capsys):
+    # Port 9 (discard) has no Kafka broker on loopback.
+    assert main(["topics", "list", "--bootstrap-servers", "127.0.0.1:9"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("cartstream: error: cannot reach Kafka")
+    assert err.count("\n") == 1
