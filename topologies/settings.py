@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     controller_port: int = Field(default=9093, ge=1, le=65535)
     redis_port: int = Field(default=6379, ge=1, le=65535)
     commit_interval: float = Field(default=1.0, gt=0, le=60, description="seconds between commits")
+    dedupe_window_ms: int = Field(
+        default=24 * 3600 * 1000, gt=0, description="event-time window in which a repeated event_id is dropped"
+    )
     kafka_heap: str = Field(default="1g", pattern=r"^\d+[mg]$", description="broker JVM max heap")
 
     @model_validator(mode="after")

@@ -1,7 +1,7 @@
-"""user-activity: `clicks` -> per-user activity state -> `user-activity`.
+"""user-activity: `clicks` + `carts` -> validate, dedupe -> per-user activity -> `user-activity`.
 
-The smallest real topology: keyed per user, stateful, exactly-once, and its state is
-recovered from the changelog topic when an instance restarts elsewhere.
+The smallest real topology: keyed per user, stateful, exactly-once, bad input to
+`dead-letters`, and state recovered from the changelog topic when an instance restarts.
 """
 
 from __future__ import annotations
@@ -9,25 +9,31 @@ from __future__ import annotations
 from quixstreams import Application, State
 
 from ..operators.activity import updated_activity
+from ..operators.dedupe import DuplicateFilter
+from ..operators.validation import Accepted
 from .app import make_application
+from .intake import dead_letters_topic, deduplicated, validated
 from .settings import Settings
 
 NAME = "user-activity"
 
 
-def track(click: dict, state: State) -> dict:
-    """Fold one click into the user's activity and return the new activity."""
-    activity = updated_activity(state.get("activity"), click)
+def track(accepted: Accepted, state: State) -> dict:
+    """Fold one click or cart event into the user's activity and return the new activity."""
+    event = accepted.message
+    action = getattr(event, "action", "click")
+    activity = updated_activity(state.get("activity"), action, event.item_id, event.event_time)
     state.set("activity", activity)
-    return {"user_id": click["user_id"], **activity}
+    return {"user_id": event.user_id, **activity}
 
 
 def build(settings: Settings) -> Application:
     """The user-activity Application, ready to run."""
     app = make_application(settings, NAME)
-    clicks = app.topic(settings.topic("clicks"), value_deserializer="json", key_deserializer="str")
-    output = app.topic(settings.topic("user-activity"), value_serializer="json", key_serializer="str")
-    sdf = app.dataframe(clicks)
-    sdf = sdf.apply(track, stateful=True)
-    sdf.to_topic(output)
+    dead_letters = dead_letters_topic(app, settings)
+    output = app.topic(settings.topic("user-activity"), key_serializer="bytes", value_serializer="json")
+    events = validated(app, settings, "clicks", dead_letters).concat(
+        validated(app, settings, "carts", dead_letters))
+    events = deduplicated(events, DuplicateFilter(window_ms=settings.dedupe_window_ms))
+    events.apply(track, stateful=True).to_topic(output)
     return app

@@ -26,7 +26,7 @@ def test_user_activity_state_survives_restart_from_changelog(settings, topology)
     first = topology("user-activity")
     out = consume_until(settings, "user-activity", lambda ms: len(ms) >= 4)
     assert latest_by_user(out)["ann"] == {
-        "user_id": "ann", "clicks": 3, "recent_items": ["c", "b", "a"],
+        "user_id": "ann", "clicks": 3, "adds": 0, "recent_items": ["c", "b", "a"],
         "last_event_time": 1_767_225_602_000,
     }
     assert first.stop() == 0

@@ -1,0 +1,70 @@
+"""The input stage of every topology: validate, send rejects to `dead-letters`, drop duplicates.
+
+Every input offset ends either in a message that flows on or in a dead letter, and the
+dead letter is produced in the same exactly-once transaction that commits the offset.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from quixstreams import Application, State, message_context
+from quixstreams.dataframe import StreamingDataFrame
+
+from ..operators.dedupe import DuplicateFilter
+from ..operators.validation import Accepted, Rejected, dead_letter_for, validate_record
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def dead_letters_topic(app: Application, settings: Settings):
+    """The dead-letters topic: original key bytes, DeadLetter JSON bytes."""
+    return app.topic(settings.topic("dead-letters"), key_serializer="bytes", value_serializer="bytes")
+
+
+def _checker(topic: str):
+    def check(value: bytes | None, key: bytes | None, timestamp: int, headers) -> Accepted | Rejected:
+        return validate_record(topic, key, value)
+
+    return check
+
+
+def _to_dead_letter(rejected: Rejected) -> bytes:
+    ctx = message_context()
+    log.warning("dead letter from %s[%s]@%s: %s", ctx.topic, ctx.partition, ctx.offset, rejected.reason)
+    return dead_letter_for(
+        ctx.topic, ctx.partition, ctx.offset, rejected.key, rejected.value, rejected.reason,
+        failed_at_ms=int(time.time() * 1000),
+    ).to_json()
+
+
+def validated(app: Application, settings: Settings, topic: str, dead_letters=None) -> StreamingDataFrame:
+    """A dataframe of the accepted records of design topic `topic`: Accepted values, str keys.
+
+    Rejected records are branched off to `dead-letters`, keyed by their original key.
+    """
+    source = app.topic(settings.topic(topic), key_deserializer="bytes", value_deserializer="bytes")
+    checked = app.dataframe(source).apply(_checker(topic), metadata=True)
+
+    rejected = checked.filter(lambda result: isinstance(result, Rejected))
+    rejected.apply(_to_dead_letter).to_topic(dead_letters or dead_letters_topic(app, settings))
+
+    accepted = checked.filter(lambda result: isinstance(result, Accepted))
+    return accepted
+
+
+def deduplicated(sdf: StreamingDataFrame, dedupe: DuplicateFilter) -> StreamingDataFrame:
+    """Only the first occurrence of each event_id per key within the filter's window."""
+
+    def first_time(accepted: Accepted, state: State) -> bool:
+        event = accepted.message
+        if event is None:  # a tombstone has no event id; deleting twice is harmless
+            return True
+        if dedupe.is_new(state, event.event_id, event.event_time):
+            return True
+        log.info("duplicate event %s for key %s skipped", event.event_id, accepted.key)
+        return False
+
+    return sdf.filter(first_time, stateful=True)
