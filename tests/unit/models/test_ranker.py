@@ -1,0 +1,84 @@
+import pickle
+import random
+
+import pytest
+
+from cartstream.models.ranker import Ranker
+
+
+def candidates():
+    return [
+        ("a", {"similarity": 0.9, "popularity": 0.0, "complement": 0.0}),
+        ("b", {"similarity": 0.2, "popularity": 2.0, "complement": 0.0}),
+        ("c", {"similarity": 0.1, "popularity": 1.0, "complement": 1.0}),
+    ]
+
+
+def trained(n=400, seed=0):
+    """A ranker taught that diners act on complements."""
+    rng = random.Random(seed)
+    ranker = Ranker(min_examples=100)
+    for _ in range(n):
+        complement = float(rng.random() < 0.3)
+        features = {"similarity": rng.random(), "popularity": 2 * rng.random(), "complement": complement}
+        ranker.learn_one(features, int(complement and rng.random() < 0.9))
+    return ranker
+
+
+def test_untrained_ranker_ranks_by_similarity_plus_popularity():
+    ranked, mode = Ranker().rank(candidates(), k=3)
+    assert mode == "similarity"
+    assert ranked == [("b", pytest.approx(1.2)), ("a", pytest.approx(0.9)), ("c", pytest.approx(0.6))]
+
+
+def test_without_vectors_ranker_ranks_by_popularity():
+    no_vectors = [(i, {**f, "similarity": 0.0}) for i, f in candidates()]
+    ranked, mode = Ranker().rank(no_vectors, k=2)
+    assert (ranked, mode) == ([("b", 2.0), ("c", 1.0)], "popularity")
+
+
+def test_ties_are_broken_by_item_id():
+    same = {"similarity": 0.0, "popularity": 1.0}
+    ranked, _ = Ranker().rank([("z", same), ("m", same), ("a", same)], k=3)
+    assert [i for i, _ in ranked] == ["a", "m", "z"]
+
+
+def test_nothing_to_rank_gives_an_empty_list():
+    assert Ranker().rank([], k=10) == ([], "popularity")
+    assert trained().rank([], k=10) == ([], "model")
+
+
+def test_ranker_switches_to_the_model_once_it_has_seen_enough_examples():
+    ranker = trained()
+    ranked, mode = ranker.rank(candidates(), k=3)
+    assert mode == "model"
+    assert ranked[0][0] == "c"
+    assert all(0.0 <= score <= 1.0 for _, score in ranked)
+
+
+def test_learning_is_deterministic():
+    assert trained().rank(candidates(), k=3) == trained().rank(candidates(), k=3)
+
+
+def test_metrics_track_progressive_validation():
+    metrics = trained().metrics()
+    assert metrics["examples_seen"] == 400.0
+    assert metrics["roc_auc"] > 0.8
+    assert 0.0 < metrics["log_loss"] < 0.69
+
+
+def test_snapshot_round_trip_keeps_scores_examples_and_version():
+    ranker = trained()
+    ranker.version = 7
+    again = Ranker.loads(ranker.dumps())
+    assert (again.version, again.examples_seen) == (7, 400)
+    assert again.metrics() == ranker.metrics()
+    assert again.rank(candidates(), k=3) == ranker.rank(candidates(), k=3)
+    again.learn_one(candidates()[2][1], 1)
+    ranker.learn_one(candidates()[2][1], 1)
+    assert again.predict_one(candidates()[0][1]) == ranker.predict_one(candidates()[0][1])
+
+
+def test_a_snapshot_of_another_format_is_refused():
+    with pytest.raises(ValueError, match="snapshot format"):
+        Ranker.loads(pickle.dumps({"format": 999}))

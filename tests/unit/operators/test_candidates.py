@@ -1,0 +1,137 @@
+import numpy as np
+
+from cartstream.models.covisitation import CoVisitation
+from cartstream.models.trending import Trending
+from cartstream.operators.candidates import Candidate, candidates_for
+from cartstream.operators.catalog import Catalog, ItemInfo
+from cartstream.operators.user_state import UserState
+
+MENU = [
+    ItemInfo("curry", "r1", "Butter Chicken", "main", "indian", 12.0, False),
+    ItemInfo("biryani", "r1", "Biryani", "main", "indian", 11.0, False),
+    ItemInfo("naan", "r1", "Garlic Naan", "side", "indian", 3.0, True),
+    ItemInfo("raita", "r1", "Raita", "side", "indian", 2.5, True),
+    ItemInfo("lassi", "r1", "Mango Lassi", "drink", "indian", 4.0, True),
+    ItemInfo("kulfi", "r1", "Kulfi", "dessert", "indian", 5.0, True),
+    ItemInfo("chai", "r1", "Chai", "drink", "indian", 2.0, True, available=False),
+    ItemInfo("pizza", "r2", "Margherita", "main", "italian", 10.0, True),
+    ItemInfo("tiramisu", "r2", "Tiramisu", "dessert", "italian", 6.0, True),
+    ItemInfo("cola", "r2", "Cola", "drink", "italian", 2.0, True, available=False),
+]
+VECTORS = {i.item_id: np.eye(len(MENU))[n] for n, i in enumerate(MENU)}
+
+
+def catalog():
+    c = Catalog()
+    for info in MENU:
+        c.upsert(info)
+    return c
+
+
+def everything_search(vector, k):
+    """An index that returns every item it ever heard of, and one it never did."""
+    return [(i.item_id, 1.0) for i in MENU][:k] + [("ghost", 0.9)]
+
+
+def generate(state, covis=None, trending=None, search=everything_search):
+    return candidates_for(state, catalog(), covisitation=covis or CoVisitation(),
+                          trending=trending or Trending(), vectors=VECTORS, search=search)
+
+
+def ids(candidates: list[Candidate]) -> list[str]:
+    return [c.item_id for c in candidates]
+
+
+def in_cart(*items):
+    state = UserState()
+    for item_id in items:
+        state.on_cart("add", catalog().get(item_id), 1, 0)
+    return state
+
+
+def test_cart_candidates_stay_in_the_cart_restaurant():
+    trending = Trending()
+    trending.learn_one("pizza", 0, weight=100)
+    covis = CoVisitation()
+    covis.learn_one("tiramisu", ["curry"], 0)
+    candidates = generate(in_cart("curry"), covis, trending)
+    assert {c.item.restaurant_id for c in candidates} == {"r1"}
+
+
+def test_cart_candidates_are_the_whole_available_menu_minus_the_cart():
+    assert ids(generate(in_cart("curry", "naan"))) == ["biryani", "kulfi", "lassi", "raita"]
+
+
+def test_drinks_and_desserts_complement_a_main_the_cart_lacks():
+    by_id = {c.item_id: c for c in generate(in_cart("curry", "naan"))}
+    assert by_id["lassi"].complement_of == "curry"
+    assert by_id["kulfi"].complement_of == "curry"
+    assert not by_id["biryani"].complement  # a second main rounds nothing off
+
+
+def test_a_category_already_in_the_cart_is_no_complement():
+    by_id = {c.item_id: c for c in generate(in_cart("curry", "naan"))}
+    assert not by_id["raita"].complement
+
+
+def test_cart_candidates_carry_co_visitation_with_cart_items():
+    covis = CoVisitation()
+    covis.learn_one("lassi", ["curry"], 0)
+    by_id = {c.item_id: c for c in generate(in_cart("curry"), covis)}
+    assert by_id["lassi"].sources == ("covisitation", "menu")
+    assert by_id["lassi"].covisited_with == "curry"
+    assert by_id["lassi"].covisitation > 0
+    assert by_id["naan"].sources == ("menu",) and by_id["naan"].covisitation == 0.0
+
+
+def test_unavailable_and_unknown_items_never_become_candidates():
+    trending, covis = Trending(), CoVisitation()
+    for item_id in ["chai", "cola", "ghost", "pizza"]:
+        trending.learn_one(item_id, 0)
+        covis.learn_one(item_id, ["curry"], 0)
+    browsing = UserState()
+    browsing.on_click(catalog().get("curry"), 0)
+    for state in [browsing, in_cart("curry")]:
+        found = ids(generate(state, covis, trending))
+        assert found and not {"chai", "cola", "ghost"} & set(found)
+
+
+def test_without_a_cart_candidates_record_every_source():
+    trending, covis = Trending(), CoVisitation()
+    trending.learn_one("tiramisu", 0)
+    covis.learn_one("tiramisu", ["pizza"], 0)
+    state = UserState()
+    state.on_click(catalog().get("pizza"), 0)
+    by_id = {c.item_id: c for c in generate(state, covis, trending)}
+    assert by_id["tiramisu"].sources == ("ann", "covisitation", "trending")
+    assert by_id["tiramisu"].covisited_with == "pizza"
+    assert by_id["naan"].sources == ("ann",)
+
+
+def test_a_cold_diner_gets_trending_items():
+    trending = Trending()
+    trending.learn_one("pizza", 0)
+    trending.learn_one("lassi", 0)
+    assert ids(generate(UserState(), trending=trending)) == ["lassi", "pizza"]
+    assert {c.sources for c in generate(UserState(), trending=trending)} == {("trending",)}
+
+
+def test_without_an_index_there_is_no_nearest_neighbour_source():
+    state = UserState()
+    state.on_click(catalog().get("pizza"), 0)
+    assert generate(state, search=None) == []
+
+
+def test_co_visitation_keeps_the_best_anchor_and_skips_the_anchors_themselves():
+    covis = CoVisitation()
+    covis.learn_one("kulfi", ["curry"], 0)
+    covis.learn_one("kulfi", ["naan"], 0)
+    covis.learn_one("kulfi", ["naan"], 0)
+    covis.learn_one("naan", ["curry"], 0)
+    state = UserState()
+    state.on_click(catalog().get("curry"), 0)
+    state.on_click(catalog().get("naan"), 1)
+    by_id = {c.item_id: c for c in generate(state, covis, search=None)}
+    assert set(by_id) == {"kulfi"}
+    assert by_id["kulfi"].covisited_with == "naan"
+    assert by_id["kulfi"].covisitation == covis.neighbours("naan", 1)[0][1]
