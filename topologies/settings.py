@@ -45,6 +45,33 @@ class Settings(BaseSettings):
     dedupe_window_ms: int = Field(
         default=24 * 3600 * 1000, gt=0, description="event-time window in which a repeated event_id is dropped"
     )
+    recommendations_k: int = Field(default=10, ge=1, le=100, description="items per published list")
+    model_names: list[str] = Field(
+        default=["ranker"], min_length=1, max_length=8,
+        description="ranker model names; two or more split users by hash for an A/B test",
+    )
+    metrics_port: int | None = Field(default=None, ge=0, le=65535, description="HTTP port of /metrics and /health")
+    redis_ttl_s: int = Field(default=24 * 3600, ge=1, description="lifetime of a list in Redis")
+    tables_timeout_s: float = Field(default=120.0, gt=0, description="wait for global tables at start")
+    session_gap_ms: int = Field(
+        default=30 * 60_000, ge=1_000, le=24 * 3600 * 1000,
+        description="event time without a diner's event that ends their session (co-visitation)",
+    )
+    window_ms: int = Field(
+        default=15 * 60_000, ge=1_000, le=24 * 3600 * 1000,
+        description="width of the epoch-aligned tumbling windows of item-stats counts",
+    )
+    trending_half_life_ms: int = Field(
+        default=3 * 3600 * 1000, ge=1_000, le=30 * 24 * 3600 * 1000,
+        description="event time after which a window's clicks and adds count half in trending",
+    )
+    covisitation_half_life_ms: int = Field(
+        default=7 * 24 * 3600 * 1000, ge=60_000, le=365 * 24 * 3600 * 1000,
+        description="event time after which a co-visit counts half",
+    )
+    neighbours_k: int = Field(default=20, ge=1, le=100, description="co-visitation neighbours per item-stats message")
+    snapshot_every: int = Field(default=1000, ge=1, description="examples between model snapshots")
+    snapshot_interval_s: float = Field(default=30.0, gt=0, description="seconds between snapshots of a learning model")
     kafka_heap: str = Field(default="1g", pattern=r"^\d+[mg]$", description="broker JVM max heap")
 
     @model_validator(mode="after")

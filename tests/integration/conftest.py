@@ -55,3 +55,5 @@ def topology(settings, tmp_path):
     for proc in started:
         if proc.alive():
             proc.stop()
+        # Shown by pytest only when the test failed: the topology's own account of it.
+        print(f"--- {proc.topology} log ---\n{proc.log()[-4000:]}")

@@ -1,0 +1,62 @@
+"""The recommender through the real broker and Redis: food rules, labels, dead letters, mirror."""
+
+from __future__ import annotations
+
+import orjson
+import redis
+
+from tests.integration.catalog import BASE_TIME, catalog
+from tests.integration.support import consume_until, produce
+
+
+def event(user: str, n: int, item: str | None, action: str = "click") -> tuple[str, dict]:
+    body = {"event_id": f"{user}-{n}", "event_time": BASE_TIME + n * 60_000, "user_id": user}
+    if item is not None:
+        body |= {"item_id": item, "restaurant_id": item.split("-")[0]}
+    if action != "click":
+        body |= {"action": action}
+    return user, body
+
+
+def test_cart_lists_stay_in_the_cart_restaurant_and_skip_unavailable_and_cart_items(settings, topology):
+    menu = catalog()
+    produce(settings, "menu-items", [(m["item_id"], m) for m in menu])
+    produce(settings, "clicks", [event("ann", 1, "r2-0")])
+    produce(settings, "carts", [event("ann", 2, "r1-0", "add"), event("ann", 3, "r1-2", "add")])
+    topology("recommender")
+
+    recs = consume_until(settings, "recommendations", lambda ms: len(ms) >= 3)
+    lists = [orjson.loads(m.value()) for m in recs]
+    assert [r["trigger_event_id"] for r in lists] == ["ann-1", "ann-2", "ann-3"]
+    for rec, cart in ((lists[1], {"r1-0"}), (lists[2], {"r1-0", "r1-2"})):
+        ids = [i["item_id"] for i in rec["items"]]
+        assert ids, "a cart at r1 must get r1's other items"
+        assert all(i["restaurant_id"] == "r1" for i in rec["items"])
+        assert "r1-3" not in ids and not cart & set(ids)
+        assert all(i["reason"] for i in rec["items"])
+    assert {i["item_id"] for i in lists[2]["items"]} == {"r1-1", "r1-4", "r1-5"}
+    assert lists[2]["mode"] == "popularity" and lists[2]["model_version"] == 0
+
+    # The mirror holds the latest list under the test's prefix.
+    mirror = redis.Redis.from_url(settings.redis_url)
+    stored = mirror.get(f"{settings.topic_prefix}recs:ann")
+    assert stored is not None and orjson.loads(stored)["trigger_event_id"] == "ann-3"
+
+
+def test_next_action_labels_the_shown_list_and_unknown_items_are_dead_letters(settings, topology):
+    produce(settings, "menu-items", [(m["item_id"], m) for m in catalog()])
+    produce(settings, "carts", [event("bob", 1, "r2-0", "add")])
+    produce(settings, "clicks", [event("bob", 2, "r2-1"), event("bob", 3, "nowhere-9")])
+    topology("recommender")
+
+    examples = [orjson.loads(m.value()) for m in
+                consume_until(settings, "training-examples", lambda ms: len(ms) >= 1)]
+    shown_after_add = {e["item_id"] for e in examples}
+    assert "r2-1" in shown_after_add
+    assert {(e["item_id"], e["label"]) for e in examples if e["label"] == 1} == {("r2-1", 1)}
+    assert all(e["trigger_event_id"] == "bob-1" and e["model_name"] == "ranker" for e in examples)
+
+    dead = consume_until(settings, "dead-letters", lambda ms: len(ms) >= 1)
+    letter = orjson.loads(dead[0].value())
+    assert letter["error"] == "unknown item 'nowhere-9': not in menu-items"
+    assert letter["source_topic"] == settings.topic("clicks")

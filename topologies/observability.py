@@ -1,0 +1,80 @@
+"""Prometheus metrics and health endpoints of one topology process.
+
+`GET /metrics` (Prometheus text), `GET /health/live` (the process serves) and
+`GET /health/ready` (its checks pass: tables caught up, stream running).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+log = logging.getLogger(__name__)
+
+LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    """The counters of a topology, in a registry of its own."""
+
+    def __init__(self, topology: str):
+        self.registry = CollectorRegistry()
+        labels = {"topology": topology}
+        r = self.registry
+        self.events = Counter("cartstream_events", "input events processed", ["topic"], registry=r)
+        self.dead_letters = Counter("cartstream_dead_letters", "records sent to dead-letters", ["reason"], registry=r)
+        self.duplicates = Counter("cartstream_duplicates", "repeated event ids skipped", registry=r)
+        self.recommendations = Counter("cartstream_recommendations", "lists published", ["mode", "model"], registry=r)
+        self.latency = Histogram("cartstream_event_to_recommendation_seconds",
+                                 "producer timestamp of the event to the list being published",
+                                 buckets=LATENCY_BUCKETS_S, registry=r)
+        self.redis_errors = Counter("cartstream_redis_errors", "failed Redis writes", registry=r)
+        self.redis_skipped = Counter("cartstream_redis_skipped", "Redis writes skipped by the breaker", registry=r)
+        self.model_version = Gauge("cartstream_model_version", "model version in use", ["model"], registry=r)
+        self.hit_rate = Gauge("cartstream_online_hr_at_10", "online HR@10 of shown lists", ["model"], registry=r)
+        self.ndcg = Gauge("cartstream_online_ndcg_at_10", "online NDCG@10 of shown lists", ["model"], registry=r)
+        self.info = Gauge("cartstream_topology_info", "which topology this process runs", list(labels), registry=r)
+        self.info.labels(**labels).set(1)
+
+
+class HealthServer:
+    """A small HTTP server for /metrics and /health/*, on its own daemon thread."""
+
+    def __init__(self, metrics: Metrics, port: int, ready: Callable[[], bool], host: str = "127.0.0.1"):
+        registry = metrics.registry
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                if self.path == "/metrics":
+                    self._send(200, generate_latest(registry), CONTENT_TYPE_LATEST)
+                elif self.path == "/health/live":
+                    self._send(200, b"live\n")
+                elif self.path == "/health/ready":
+                    ok = ready()
+                    self._send(200 if ok else 503, b"ready\n" if ok else b"not ready\n")
+                else:
+                    self._send(404, b"not found\n")
+
+            def _send(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):  # scrapes every few seconds would flood the log
+                pass
+
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, name="health", daemon=True)
+
+    def start(self) -> "HealthServer":
+        self.thread.start()
+        log.info("metrics and health on http://%s:%d", *self.server.server_address)
+        return self

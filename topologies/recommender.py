@@ -1,0 +1,128 @@
+"""recommender: `clicks` + `carts` keyed by user -> per-user state -> ranked lists.
+
+Per event: label the previous list from what the diner just did (`training-examples`),
+update the diner's state, and publish a fresh list to `recommendations` and Redis. The
+catalog, vectors, item stats and models are global tables read from their compacted
+topics by every instance. Exactly-once: a list is published once per trigger event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+
+import orjson
+from quixstreams import Application, State, message_context
+
+from ..models.ranker import Ranker
+from ..operators.dedupe import DuplicateFilter
+from ..operators.online_metrics import NDCG, HitRate
+from ..operators.recommend import Event, Outcome, recommend
+from ..operators.user_state import UserState
+from ..operators.validation import Accepted, dead_letter_for
+from .app import make_application
+from .exceptions import CartstreamError
+from .global_tables import RecommenderTables, TableReader
+from .intake import dead_letters_topic, deduplicated, validated
+from .observability import HealthServer, Metrics
+from .redis_mirror import RedisMirror
+from .settings import Settings
+
+NAME = "recommender"
+log = logging.getLogger(__name__)
+
+
+def model_for(user_id: str, model_names: list[str]) -> str:
+    """The A/B arm of a user: a stable hash split over the model names.
+
+    >>> model_for("u1", ["ranker"])
+    'ranker'
+    >>> sorted({model_for(f"u{n}", ["a", "b"]) for n in range(20)})
+    ['a', 'b']
+    """
+    if len(model_names) == 1:
+        return model_names[0]
+    digest = hashlib.blake2b(user_id.encode(), digest_size=8).digest()
+    return model_names[int.from_bytes(digest, "big") % len(model_names)]
+
+
+class RecommenderStep:
+    """The stateful function the stream applies, with the tables, models and metrics it uses."""
+
+    def __init__(self, settings: Settings, tables: RecommenderTables, metrics: Metrics, mirror: RedisMirror):
+        self.settings = settings
+        self.tables = tables
+        self.metrics = metrics
+        self.mirror = mirror
+        self.untrained = Ranker()
+        self.hit_rate = {name: HitRate(10) for name in settings.model_names}
+        self.ndcg = {name: NDCG(10) for name in settings.model_names}
+
+    def __call__(self, accepted: Accepted, key, timestamp: int, headers, state: State) -> dict:
+        started = time.perf_counter()
+        event = Event.from_message(accepted.message)
+        model_name = model_for(event.user_id, self.settings.model_names)
+        user = UserState.from_dict(state.get("user")) if state.exists("user") else UserState()
+        with self.tables.lock:
+            ranker = self.tables.models.get(model_name, self.untrained)
+            outcome = recommend(user, event, self.tables, ranker, k=self.settings.recommendations_k,
+                                model_version=ranker.version, model_name=model_name)
+        if outcome.rejected is not None:
+            return {"dead_letter": self._dead_letter(accepted, outcome.rejected)}
+        state.set("user", user.to_dict())
+        self._observe(outcome, model_name, ranker)
+        rec = outcome.recommendation
+        rec["timings_ms"] = {"process": round((time.perf_counter() - started) * 1000, 3)}
+        payload = orjson.dumps(rec)
+        if not self.mirror.publish(event.user_id, payload):
+            self.metrics.redis_skipped.inc()
+        # Producer timestamp -> published: what a consumer of `recommendations` waits.
+        self.metrics.latency.observe(max(0.0, time.time() - timestamp / 1000))
+        examples = [{**ex, "model_name": model_name, "user_id": event.user_id} for ex in outcome.examples]
+        return {"recommendation": payload, "examples": examples}
+
+    def _observe(self, outcome: Outcome, model_name: str, ranker: Ranker) -> None:
+        rec = outcome.recommendation
+        self.metrics.recommendations.labels(rec["mode"], model_name).inc()
+        self.metrics.model_version.labels(model_name).set(ranker.version)
+        if outcome.shown_ids is not None:
+            self.hit_rate[model_name].update(outcome.shown_ids, outcome.acted_item_id)
+            self.ndcg[model_name].update(outcome.shown_ids, outcome.acted_item_id)
+            self.metrics.hit_rate.labels(model_name).set(self.hit_rate[model_name].get())
+            self.metrics.ndcg.labels(model_name).set(self.ndcg[model_name].get())
+
+    def _dead_letter(self, accepted: Accepted, reason: str) -> bytes:
+        ctx = message_context()
+        self.metrics.dead_letters.labels("unknown-reference").inc()
+        return dead_letter_for(ctx.topic, ctx.partition, ctx.offset, accepted.key.encode(),
+                               accepted.message.to_json(), reason, int(time.time() * 1000)).to_json()
+
+
+def build(settings: Settings) -> Application:
+    """The recommender Application, with its global tables loaded and its metrics served."""
+    app = make_application(settings, NAME)
+    tables = RecommenderTables(settings)
+    reader = TableReader(settings, tables.handlers(settings), tables.lock).start()
+    if not reader.wait_caught_up(settings.tables_timeout_s):
+        raise CartstreamError(f"global tables not loaded within {settings.tables_timeout_s:.0f}s")
+    metrics = Metrics(NAME)
+    mirror = RedisMirror(settings.redis_url, prefix=settings.topic_prefix, ttl_s=settings.redis_ttl_s)
+    if settings.metrics_port is not None:
+        HealthServer(metrics, settings.metrics_port, ready=lambda: reader.caught_up.is_set() and reader.error is None).start()
+    step = RecommenderStep(settings, tables, metrics, mirror)
+
+    dead_letters = dead_letters_topic(app, settings)
+    recommendations = app.topic(settings.topic("recommendations"), key_serializer="bytes", value_serializer="bytes")
+    training = app.topic(settings.topic("training-examples"), key_serializer="str", value_serializer="json")
+
+    events = validated(app, settings, "clicks", dead_letters).concat(validated(app, settings, "carts", dead_letters))
+    events = deduplicated(events, DuplicateFilter(window_ms=settings.dedupe_window_ms))
+    outcomes = events.apply(step, stateful=True, metadata=True)
+
+    outcomes.filter(lambda o: "dead_letter" in o).apply(lambda o: o["dead_letter"]).to_topic(dead_letters)
+    published = outcomes.filter(lambda o: "recommendation" in o)
+    published.apply(lambda o: o["recommendation"]).to_topic(recommendations)
+    (published.apply(lambda o: o["examples"], expand=True)
+        .to_topic(training, key=lambda example: example["model_name"]))
+    return app

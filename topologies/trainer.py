@@ -1,0 +1,149 @@
+"""trainer: `training-examples` -> River `learn_one` -> versioned snapshots on `model-snapshots`.
+
+Unlike the other topologies, the trainer's progress is its snapshot, not a consumer-group
+commit: every snapshot carries the next input offset of every partition, and a restarted
+trainer loads the latest snapshots and seeks there, so each example is learnt exactly once.
+A snapshot is published every `snapshot_every` examples of a model, every
+`snapshot_interval_s` seconds for a model that learnt anything since, and on shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+
+import orjson
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from pydantic import ValidationError
+
+from ..operators.training import RankerTraining
+from ..operators.validation import dead_letter_for
+from ..schemas import ModelSnapshot, TrainingExample
+from .exceptions import BrokerUnavailableError
+from .global_tables import TableReader
+from .observability import HealthServer, Metrics
+from .settings import Settings
+
+NAME = "trainer"
+log = logging.getLogger(__name__)
+
+
+def latest_snapshots(settings: Settings) -> dict[str, ModelSnapshot]:
+    """The newest snapshot of every model name, read from the compacted topic."""
+    latest: dict[str, ModelSnapshot] = {}
+
+    def keep(key: str, value: bytes | None) -> None:
+        if value is None:
+            latest.pop(key, None)
+            return
+        snapshot = ModelSnapshot.from_json(value)
+        if snapshot.model_name not in latest or snapshot.version > latest[snapshot.model_name].version:
+            latest[snapshot.model_name] = snapshot
+
+    lock = threading.Lock()
+    reader = TableReader(settings, {settings.topic("model-snapshots"): keep}, lock).start()
+    try:
+        if not reader.wait_caught_up(settings.tables_timeout_s):
+            raise BrokerUnavailableError("model-snapshots could not be read to its end in time")
+    finally:
+        reader.stop()
+    with lock:
+        return dict(latest)
+
+
+class Trainer:
+    """The trainer's loop: consume examples, learn, publish due snapshots."""
+
+    def __init__(self, settings: Settings, metrics: Metrics | None = None):
+        self.settings = settings
+        self.metrics = metrics or Metrics(NAME)
+        self.training = RankerTraining(snapshot_every=settings.snapshot_every)
+        for snapshot in latest_snapshots(settings).values():
+            self.training.resume(snapshot)
+            log.info("resuming %s from version %d", snapshot.model_name, snapshot.version)
+        self.topic = settings.topic("training-examples")
+        self.consumer = Consumer({
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": settings.consumer_group(NAME),
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+        })
+        self.producer = Producer({"bootstrap.servers": settings.bootstrap_servers, "enable.idempotence": True,
+                                  "message.max.bytes": 4 * 1024 * 1024})
+        self.stopping = threading.Event()
+        self.published: list[ModelSnapshot] = []
+
+    def assign(self) -> None:
+        metadata = self.consumer.list_topics(self.topic, timeout=10)
+        if self.topic not in metadata.topics or metadata.topics[self.topic].error is not None:
+            raise BrokerUnavailableError(f"topic {self.topic} does not exist; run `cartstream topics create`")
+        self.consumer.assign([
+            TopicPartition(self.topic, p, self.training.start_offset(self.topic, p) or OFFSET_BEGINNING)
+            for p in sorted(metadata.topics[self.topic].partitions)
+        ])
+
+    def run(self, idle_timeout: float | None = None) -> None:
+        """Train until stopped (SIGTERM, SIGINT, `stop()`), or until idle for `idle_timeout` seconds."""
+        self.assign()
+        last_snapshot = last_message = time.monotonic()
+        try:
+            while not self.stopping.is_set():
+                messages = self.consumer.consume(num_messages=500, timeout=0.5)
+                for msg in messages:
+                    self._learn(msg)
+                now = time.monotonic()
+                if messages:
+                    last_message = now
+                if now - last_snapshot >= self.settings.snapshot_interval_s:
+                    self.publish(self.training.pending())
+                    last_snapshot = now
+                if idle_timeout is not None and now - last_message >= idle_timeout:
+                    break
+        finally:
+            self.publish(self.training.pending())
+            self.producer.flush(30)
+            self.consumer.close()
+
+    def _learn(self, msg) -> None:
+        if msg.error() is not None:
+            raise BrokerUnavailableError(f"reading {msg.topic()}: {msg.error().str()}")
+        try:
+            example = TrainingExample.from_json(msg.value())
+        except ValidationError as exc:
+            self._dead_letter(msg, f"schema violation: {exc.errors()[0]['msg']}")
+            return
+        self.metrics.events.labels(self.topic).inc()
+        due = self.training.learn(example.model_dump(), msg.topic(), msg.partition(), msg.offset())
+        self.publish(due)
+
+    def publish(self, names: list[str]) -> None:
+        """Publish a new snapshot of each named model and wait until the broker has it."""
+        for name in names:
+            snapshot = self.training.snapshot(name)
+            self.producer.produce(self.settings.topic("model-snapshots"), key=name, value=snapshot.to_json())
+            self.metrics.model_version.labels(name).set(snapshot.version)
+            self.published.append(snapshot)
+            log.info("published %s version %d after %d examples", name, snapshot.version, snapshot.examples_seen)
+        if names and self.producer.flush(30) != 0:
+            raise BrokerUnavailableError("model snapshot not acknowledged within 30s")
+
+    def _dead_letter(self, msg, reason: str) -> None:
+        self.metrics.dead_letters.labels("schema").inc()
+        letter = dead_letter_for(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(), reason,
+                                 int(time.time() * 1000))
+        self.producer.produce(self.settings.topic("dead-letters"), key=msg.key(), value=letter.to_json())
+
+    def stop(self, *_args) -> None:
+        self.stopping.set()
+
+
+def run(settings: Settings) -> None:
+    """Run the trainer until SIGTERM or SIGINT."""
+    trainer = Trainer(settings)
+    if settings.metrics_port is not None:
+        HealthServer(trainer.metrics, settings.metrics_port, ready=lambda: not trainer.stopping.is_set()).start()
+    signal.signal(signal.SIGTERM, trainer.stop)
+    signal.signal(signal.SIGINT, trainer.stop)
+    trainer.run()
