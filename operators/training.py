@@ -52,13 +52,21 @@ class RankerTraining:
         self.last_event_time[snapshot.model_name] = snapshot.created_event_time
         self.resumed_at[snapshot.model_name] = {(o.topic, o.partition): o.offset for o in snapshot.input_offsets}
 
-    def start_offset(self, topic: str, partition: int) -> int | None:
-        """Where to start reading a partition: the oldest point a resumed model still needs,
-        or None (the beginning) when some model has no position there."""
-        positions = [covered.get((topic, partition)) for covered in self.resumed_at.values()]
-        if not positions or None in positions:
-            return None
-        return min(positions)
+    def begin(self, topic: str, partitions: list[int]) -> dict[int, int | None]:
+        """Where to start reading each partition: the oldest point a resumed model still
+        needs, or None (the beginning) where some model has no position."""
+        starts = {}
+        for partition in partitions:
+            positions = [covered.get((topic, partition)) for covered in self.resumed_at.values()]
+            start = None if not positions or None in positions else min(positions)
+            if start is not None:
+                self.offsets[(topic, partition)] = start
+            starts[partition] = start
+        return starts
+
+    def skip(self, topic: str, partition: int, offset: int) -> None:
+        """Move past a record that is not an example (it went to dead letters)."""
+        self.offsets[(topic, partition)] = offset + 1
 
     def learn(self, example: dict, topic: str, partition: int, offset: int) -> list[str]:
         """Learn one example read at `offset`; the model names now due for a snapshot.
@@ -67,7 +75,7 @@ class RankerTraining:
         because another model's snapshot is older.
         """
         name = example["model_name"]
-        self.offsets[(topic, partition)] = offset + 1
+        self.skip(topic, partition, offset)
         if offset < self.resumed_at.get(name, {}).get((topic, partition), 0):
             return []
         ranker = self.rankers.setdefault(name, Ranker())

@@ -79,9 +79,9 @@ class Trainer:
         metadata = self.consumer.list_topics(self.topic, timeout=10)
         if self.topic not in metadata.topics or metadata.topics[self.topic].error is not None:
             raise BrokerUnavailableError(f"topic {self.topic} does not exist; run `cartstream topics create`")
+        starts = self.training.begin(self.topic, sorted(metadata.topics[self.topic].partitions))
         self.consumer.assign([
-            TopicPartition(self.topic, p, self.training.start_offset(self.topic, p) or OFFSET_BEGINNING)
-            for p in sorted(metadata.topics[self.topic].partitions)
+            TopicPartition(self.topic, p, OFFSET_BEGINNING if start is None else start) for p, start in starts.items()
         ])
 
     def run(self, idle_timeout: float | None = None) -> None:
@@ -113,6 +113,7 @@ class Trainer:
             example = TrainingExample.from_json(msg.value())
         except ValidationError as exc:
             self._dead_letter(msg, f"schema violation: {exc.errors()[0]['msg']}")
+            self.training.skip(msg.topic(), msg.partition(), msg.offset())
             return
         self.metrics.events.labels(self.topic).inc()
         due = self.training.learn(example.model_dump(), msg.topic(), msg.partition(), msg.offset())
