@@ -14,7 +14,6 @@ import signal
 import threading
 import time
 
-import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from pydantic import ValidationError
 
@@ -30,27 +29,45 @@ NAME = "trainer"
 log = logging.getLogger(__name__)
 
 
-def latest_snapshots(settings: Settings) -> dict[str, ModelSnapshot]:
-    """The newest snapshot of every model name, read from the compacted topic."""
-    latest: dict[str, ModelSnapshot] = {}
+class LatestSnapshots:
+    """The newest snapshot of every model name, kept current from the compacted topic."""
 
-    def keep(key: str, value: bytes | None) -> None:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.lock = threading.Lock()
+        self._latest: dict[str, ModelSnapshot] = {}
+        self.reader = TableReader(settings, {settings.topic("model-snapshots"): self._keep}, self.lock)
+
+    def _keep(self, key: str, value: bytes | None) -> None:
         if value is None:
-            latest.pop(key, None)
+            self._latest.pop(key, None)
             return
         snapshot = ModelSnapshot.from_json(value)
-        if snapshot.model_name not in latest or snapshot.version > latest[snapshot.model_name].version:
-            latest[snapshot.model_name] = snapshot
+        current = self._latest.get(snapshot.model_name)
+        if current is None or snapshot.version > current.version:
+            self._latest[snapshot.model_name] = snapshot
 
-    lock = threading.Lock()
-    reader = TableReader(settings, {settings.topic("model-snapshots"): keep}, lock).start()
-    try:
-        if not reader.wait_caught_up(settings.tables_timeout_s):
+    def start(self) -> "LatestSnapshots":
+        self.reader.start()
+        if not self.reader.wait_caught_up(self.settings.tables_timeout_s):
             raise BrokerUnavailableError("model-snapshots could not be read to its end in time")
+        return self
+
+    def get(self) -> dict[str, ModelSnapshot]:
+        with self.lock:
+            return dict(self._latest)
+
+    def stop(self) -> None:
+        self.reader.stop()
+
+
+def latest_snapshots(settings: Settings) -> dict[str, ModelSnapshot]:
+    """The newest snapshot of every model name, read once."""
+    snapshots = LatestSnapshots(settings).start()
+    try:
+        return snapshots.get()
     finally:
-        reader.stop()
-    with lock:
-        return dict(latest)
+        snapshots.stop()
 
 
 class Trainer:
@@ -60,9 +77,9 @@ class Trainer:
         self.settings = settings
         self.metrics = metrics or Metrics(NAME)
         self.training = RankerTraining(snapshot_every=settings.snapshot_every)
-        for snapshot in latest_snapshots(settings).values():
-            self.training.resume(snapshot)
-            log.info("resuming %s from version %d", snapshot.model_name, snapshot.version)
+        # Kept running: a rollback published by `cartstream model rollback` is adopted live.
+        self.snapshots = LatestSnapshots(settings).start()
+        self._adopt_newer_snapshots()
         self.topic = settings.topic("training-examples")
         self.consumer = Consumer({
             "bootstrap.servers": settings.bootstrap_servers,
@@ -74,6 +91,13 @@ class Trainer:
                                   "message.max.bytes": 4 * 1024 * 1024})
         self.stopping = threading.Event()
         self.published: list[ModelSnapshot] = []
+
+    def _adopt_newer_snapshots(self) -> None:
+        for name, snapshot in self.snapshots.get().items():
+            ranker = self.training.rankers.get(name)
+            if ranker is None or snapshot.version > ranker.version:
+                self.training.resume(snapshot)
+                log.info("continuing %s from version %d", name, snapshot.version)
 
     def assign(self) -> None:
         metadata = self.consumer.list_topics(self.topic, timeout=10)
@@ -91,6 +115,7 @@ class Trainer:
         try:
             while not self.stopping.is_set():
                 messages = self.consumer.consume(num_messages=500, timeout=0.5)
+                self._adopt_newer_snapshots()
                 for msg in messages:
                     self._learn(msg)
                 now = time.monotonic()
@@ -105,6 +130,7 @@ class Trainer:
             self.publish(self.training.pending())
             self.producer.flush(30)
             self.consumer.close()
+            self.snapshots.stop()
 
     def _learn(self, msg) -> None:
         if msg.error() is not None:

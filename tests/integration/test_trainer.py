@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 
 from cartstream.schemas import ModelSnapshot
+from cartstream.topologies.model_admin import all_snapshots, rollback
 from cartstream.topologies.trainer import Trainer, latest_snapshots
 
 from tests.integration.support import consume_until, produce
@@ -45,3 +46,18 @@ def test_restarted_trainer_resumes_from_its_snapshot_without_loss_or_double_lear
     dead = consume_until(tuned, "dead-letters", lambda ms: len(ms) >= 1)
     assert orjson.loads(dead[0].value())["source_topic"] == tuned.topic("training-examples")
     assert ModelSnapshot.from_json(ModelSnapshot.to_json(resumed)).sha256 == resumed.sha256
+
+
+def test_rollback_republishes_an_old_version_and_the_trainer_learns_on_from_it(settings):
+    tuned = settings.model_copy(update={"snapshot_every": 50})
+    produce(tuned, "training-examples", examples("ranker", 0, 100))
+    Trainer(tuned).run(idle_timeout=3)
+    assert [(s.version, s.examples_seen) for s in all_snapshots(tuned)] == [(1, 50), (2, 100)]
+
+    restored = rollback(tuned, "ranker", 1)
+    assert (restored.version, restored.examples_seen, restored.metrics["rollback_of_version"]) == (3, 50, 1.0)
+
+    produce(tuned, "training-examples", examples("ranker", 100, 10))
+    trainer = Trainer(tuned)
+    trainer.run(idle_timeout=3)
+    assert [(s.version, s.examples_seen) for s in trainer.published] == [(4, 60)]

@@ -1,0 +1,57 @@
+"""`cartstream model list|rollback`: the versions on `model-snapshots`, and going back to one.
+
+A rollback publishes the chosen version's model again as a new, higher version, so every
+recommender switches to it and a running trainer adopts it and learns on from there. It
+keeps the newest snapshot's input offsets: the examples since then are not learnt again.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from confluent_kafka import Producer
+
+from ..schemas import ModelSnapshot
+from .exceptions import CartstreamError
+from .global_tables import TableReader
+from .settings import Settings
+
+
+def all_snapshots(settings: Settings) -> list[ModelSnapshot]:
+    """Every snapshot still on the topic, by model name and version."""
+    found: list[ModelSnapshot] = []
+    lock = threading.Lock()
+    reader = TableReader(settings, {settings.topic("model-snapshots"):
+                                    lambda key, value: value is not None and found.append(ModelSnapshot.from_json(value))},
+                         lock).start()
+    try:
+        if not reader.wait_caught_up(settings.tables_timeout_s):
+            raise CartstreamError("model-snapshots could not be read to its end in time")
+    finally:
+        reader.stop()
+    with lock:
+        return sorted(found, key=lambda s: (s.model_name, s.version))
+
+
+def rollback(settings: Settings, model_name: str, version: int) -> ModelSnapshot:
+    """Publish `version` of `model_name` again as its newest version; returns the new snapshot."""
+    versions = [s for s in all_snapshots(settings) if s.model_name == model_name]
+    if not versions:
+        raise CartstreamError(f"no snapshots of model {model_name!r} on {settings.topic('model-snapshots')}")
+    chosen = next((s for s in versions if s.version == version), None)
+    if chosen is None:
+        known = ", ".join(str(s.version) for s in versions[-10:])
+        raise CartstreamError(f"model {model_name!r} has no version {version} on the topic (latest: {known})")
+    newest = versions[-1]
+    restored = ModelSnapshot.from_model_bytes(
+        chosen.model_bytes(), model_name=model_name, version=newest.version + 1,
+        created_event_time=newest.created_event_time, examples_seen=chosen.examples_seen,
+        metrics={**chosen.metrics, "rollback_of_version": float(version)},
+        input_offsets=[o.model_dump() for o in newest.input_offsets],
+    )
+    producer = Producer({"bootstrap.servers": settings.bootstrap_servers, "enable.idempotence": True,
+                         "message.max.bytes": 4 * 1024 * 1024})
+    producer.produce(settings.topic("model-snapshots"), key=model_name, value=restored.to_json())
+    if producer.flush(30) != 0:
+        raise CartstreamError("the broker did not acknowledge the rollback snapshot within 30s")
+    return restored
