@@ -75,8 +75,12 @@ class RecommenderStep:
         rec = outcome.recommendation
         rec["timings_ms"] = {"process": round((time.perf_counter() - started) * 1000, 3)}
         payload = orjson.dumps(rec)
+        failures = self.mirror.failures
         if not self.mirror.publish(event.user_id, payload):
-            self.metrics.redis_skipped.inc()
+            if self.mirror.failures > failures:
+                self.metrics.redis_errors.inc()
+            else:
+                self.metrics.redis_skipped.inc()
         # Producer timestamp -> published: what a consumer of `recommendations` waits.
         self.metrics.latency.observe(max(0.0, time.time() - timestamp / 1000))
         examples = [{**ex, "model_name": model_name, "user_id": event.user_id} for ex in outcome.examples]
@@ -107,7 +111,7 @@ def build(settings: Settings) -> Application:
     if not reader.wait_caught_up(settings.tables_timeout_s):
         raise CartstreamError(f"global tables not loaded within {settings.tables_timeout_s:.0f}s")
     metrics = Metrics(NAME)
-    mirror = RedisMirror(settings.redis_url, prefix=settings.topic_prefix, ttl_s=settings.redis_ttl_s)
+    mirror = RedisMirror(settings.redis_url, prefix=settings.topic_prefix, ttl_s=settings.redis_ttl_s).start_catching_up()
     if settings.metrics_port is not None:
         HealthServer(metrics, settings.metrics_port, ready=lambda: reader.caught_up.is_set() and reader.error is None).start()
     step = RecommenderStep(settings, tables, metrics, mirror)

@@ -1,14 +1,16 @@
 """The serving copy in Redis: the latest list per user, written without ever blocking the stream.
 
 A circuit breaker guards Redis: after a failure, writes are skipped (and counted) for a
-cool-down, with the latest list per user kept aside; once Redis answers again, the lists
-kept aside are written first, so Redis catches up with what Kafka already has.
+cool-down, with the latest list per user kept aside. Once Redis answers again, the lists
+kept aside are written, by the next publish or by a background catch-up that retries
+every cool-down even when no events arrive, so Redis catches up with what Kafka has.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
 
 import redis
@@ -35,6 +37,8 @@ class RedisMirror:
         self.failures = 0
         self.skipped = 0
         self.dropped = 0
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
 
     def key(self, user_id: str) -> str:
         return f"{self.prefix}recs:{user_id}"
@@ -46,32 +50,57 @@ class RedisMirror:
 
     def publish(self, user_id: str, payload: bytes) -> bool:
         """Write one user's latest list; True when Redis has it now, False when it waits aside."""
-        if self.is_open:
+        with self._lock:
             self._keep_aside(user_id, payload)
-            self.skipped += 1
-            return False
-        self.pending.pop(user_id, None)
-        # Catch up a bounded chunk per write, so one write never carries the whole backlog.
-        catch_up = list(itertools.islice(self.pending.items(), CATCH_UP_CHUNK))
+            if self.is_open:
+                self.skipped += 1
+                return False
+            return self._write_pending(first=user_id)
+
+    def catch_up(self) -> bool:
+        """Try to write what was kept aside, unless the breaker is open; True when nothing waits."""
+        with self._lock:
+            if not self.pending:
+                return True
+            if self.is_open:
+                return False
+            return self._write_pending(first=None) and not self.pending
+
+    def start_catching_up(self) -> "RedisMirror":
+        """Retry the lists kept aside every cool-down on a daemon thread, events or not."""
+        def loop() -> None:
+            while not self._stopped.wait(self.cooldown_s):
+                self.catch_up()
+
+        threading.Thread(target=loop, name="redis-catch-up", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _write_pending(self, first: str | None) -> bool:
+        # The newest list first, then a bounded chunk of the backlog, oldest first, so one
+        # write never carries the whole backlog.
+        batch = list(itertools.islice(((u, p) for u, p in self.pending.items() if u != first), CATCH_UP_CHUNK))
+        if first is not None:
+            batch.insert(0, (first, self.pending[first]))
         try:
             with self.client.pipeline(transaction=False) as pipe:
-                for pending_user, pending_payload in catch_up:
-                    pipe.set(self.key(pending_user), pending_payload, ex=self.ttl_s)
-                pipe.set(self.key(user_id), payload, ex=self.ttl_s)
+                for user_id, payload in batch:
+                    pipe.set(self.key(user_id), payload, ex=self.ttl_s)
                 pipe.execute()
         except redis.RedisError as exc:
             self.failures += 1
             if self.open_until is None:
                 log.error("redis unavailable, skipping writes for %.1fs at a time: %s", self.cooldown_s, exc)
             self.open_until = self.clock() + self.cooldown_s
-            self._keep_aside(user_id, payload)
             return False
         if self.open_until is not None:
             log.warning("redis is back: catching up %d lists kept aside", len(self.pending))
-        for pending_user, _ in catch_up:
-            del self.pending[pending_user]
-        self.written += 1 + len(catch_up)
-        self.open_until = None
+            self.open_until = None
+        for user_id, _ in batch:
+            del self.pending[user_id]
+        self.written += len(batch)
         return True
 
     def _keep_aside(self, user_id: str, payload: bytes) -> None:

@@ -46,8 +46,8 @@ def topology(settings, tmp_path):
     """Start topologies as child processes; every one still running is stopped at the end."""
     started: list[TopologyProcess] = []
 
-    def start(name: str) -> TopologyProcess:
-        proc = TopologyProcess(name, settings, tmp_path / f"{name}-{len(started)}.log").start()
+    def start(name: str, with_settings: Settings | None = None) -> TopologyProcess:
+        proc = TopologyProcess(name, with_settings or settings, tmp_path / f"{name}-{len(started)}.log").start()
         started.append(proc)
         return proc
 
