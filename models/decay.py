@@ -88,6 +88,20 @@ class DecayedWeights:
         )
         return ranked[:k]
 
+    def top_shares(self, k: int, prior: float = 0.0) -> list[tuple[str, float]]:
+        """The ``k`` heaviest keys with their share of the total, ``w / (total + prior)``.
+
+        A share does not change when the weights are read later (decay scales them all
+        alike), and the prior damps the shares of a sparse row.
+
+        >>> w = DecayedWeights(half_life_ms=1_000)
+        >>> w.add({"naan": 3.0, "rice": 1.0}, event_time=0)
+        >>> w.top_shares(1, prior=1.0)
+        [('naan', 0.6)]
+        """
+        denominator = self.total() + prior
+        return [(key, w / denominator) for key, w in self.top(k)] if denominator > 0 else []
+
     def prune(self, max_keys: int | None = None, min_weight: float = 0.0) -> None:
         """Bound memory: keep at most ``max_keys`` keys, all heavier than ``min_weight``."""
         kept = [(k, w) for k, w in self.weights.items() if w > min_weight]

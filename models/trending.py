@@ -17,7 +17,16 @@ from __future__ import annotations
 
 from cartstream.models.decay import DecayedWeights
 
-__all__ = ["Trending"]
+__all__ = ["Trending", "window_start_of"]
+
+
+def window_start_of(event_time: int, window_ms: int) -> int:
+    """Start of the tumbling window, aligned on the Unix epoch, that holds ``event_time``.
+
+    >>> window_start_of(125_000, window_ms=60_000)
+    120000
+    """
+    return event_time - event_time % window_ms
 
 
 class Trending:
@@ -58,7 +67,7 @@ class Trending:
 
     def learn_one(self, item_id: str, event_time: int, weight: float = 1.0) -> None:
         """Count one event (a click, or a cart add with a larger weight) for ``item_id``."""
-        window_start = event_time - event_time % self.window_ms
+        window_start = window_start_of(event_time, self.window_ms)
         closing = self.scores.clock is not None and window_start > self.scores.clock
         self.scores.add({item_id: weight}, window_start)
         if closing:
