@@ -1,13 +1,15 @@
-"""The `cartstream` command: infrastructure, topics, topologies and the demo."""
+"""The `cartstream` command: infrastructure, topics, topologies, schemas, dead letters and the demo."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import warnings
+from pathlib import Path
 from typing import Callable
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from ..compose.exceptions import InfraError
 from ..compose.infra import LocalInfra
@@ -85,6 +87,94 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schemas(args: argparse.Namespace) -> int:
+    from ..schemas.export import export_json_schemas
+
+    try:
+        written = export_json_schemas(args.directory)
+    except OSError as exc:
+        # mkdir reports a file in the way as "File exists", which hides what is wrong.
+        reason = "it is not a directory" if isinstance(exc, (FileExistsError, NotADirectoryError)) else exc.strerror
+        raise CartstreamError(f"cannot write JSON Schemas into {args.directory}: {reason}") from None
+    for path in written:
+        print(path)
+    return 0
+
+
+def cmd_dead_letters(args: argparse.Namespace) -> int:
+    from . import dead_letters
+
+    settings = settings_from(args)
+    if args.action == "count":
+        counts = dead_letters.count(settings)
+        print("\n".join(counts.lines()))
+        skipped = counts.skipped
+    elif args.action == "tail":
+        reading = dead_letters.tail(settings, args.lines)
+        for letter in reading.letters:
+            print(dead_letters.describe(letter))
+        skipped = reading.skipped
+    else:
+        # Parse the selection before touching Kafka, so a typo fails at once.
+        selection = dead_letters.Selection.parse(args.source, args.error_contains, args.offsets, args.all)
+        reading = dead_letters.select(settings, selection)
+        for letter in reading.letters:
+            print(dead_letters.describe(letter))
+        if not reading.letters:
+            print("no dead letter matches the selection; nothing to re-publish")
+        elif args.dry_run:
+            print(f"dry run: would re-publish {_dead_letters(len(reading.letters))}")
+        else:
+            sent = dead_letters.replay(settings, reading.letters)
+            print(f"re-published {_dead_letters(sent)}")
+        skipped = reading.skipped
+    if skipped:
+        print(f"skipped {skipped} records of {settings.topic('dead-letters')} that are not dead letters",
+              file=sys.stderr)
+    return 0
+
+
+def _dead_letters(number: int) -> str:
+    return f"{number} dead letter" + ("" if number == 1 else "s")
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"wants a whole number >= 1, got {text!r}")
+    return number
+
+
+REPLAY_HELP = """\
+Re-publish the chosen dead letters to the topic and partition they came from, with their
+original key and value bytes, through an idempotent producer. Selectors combine with AND.
+A letter that is still invalid is simply dead-lettered again, under new source
+coordinates; a valid one flows on. Replaying a valid event twice does no harm: topologies
+drop an event_id they have seen within the dedupe window.
+"""
+
+
+def _add_dead_letters(sub, settings: argparse.ArgumentParser) -> None:
+    dead = sub.add_parser("dead-letters", parents=[settings],
+                          help="count, tail and replay the records topologies rejected")
+    actions = dead.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("count", parents=[settings], help="dead letters by source topic and by kind of error")
+    tail = actions.add_parser("tail", parents=[settings], help="the dead letters that failed last, one a line")
+    tail.add_argument("-n", "--lines", type=_at_least_one, default=10, help="how many (default 10)")
+    replay = actions.add_parser("replay", parents=[settings], help="re-publish dead letters to their source topic",
+                                description=REPLAY_HELP)
+    replay.add_argument("--source", metavar="TOPIC", help="letters from this topic (full name, with prefix)")
+    replay.add_argument("--error-contains", metavar="TEXT", help="letters whose error contains TEXT (any case)")
+    replay.add_argument("--offsets", metavar="TOPIC:PARTITION:OFFSET[,...]",
+                        help="letters of these source records, as tail shows them")
+    replay.add_argument("--all", action="store_true", help="every dead letter, when no selector is given")
+    replay.add_argument("--dry-run", action="store_true", help="list what would be re-published; send nothing")
+    dead.set_defaults(handler=cmd_dead_letters)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -110,6 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("topology", choices=sorted(TOPOLOGIES))
     run.set_defaults(handler=cmd_run)
 
+    schemas = sub.add_parser("schemas", help="the JSON Schemas producers validate messages against")
+    schemas_actions = schemas.add_subparsers(dest="action", required=True, metavar="ACTION")
+    export = schemas_actions.add_parser("export", help="write <MessageName>.json for every message into DIR")
+    export.add_argument("directory", type=Path, metavar="DIR")
+    schemas.set_defaults(handler=cmd_schemas)
+
+    _add_dead_letters(sub, settings)
+
     demo = sub.add_parser("demo", parents=[settings], help="synthetic diners through the running topologies")
     demo.add_argument("--users", type=int, default=20)
     demo.add_argument("--clicks", type=int, default=400)
@@ -125,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
+    except SettingsError as exc:
+        # An environment variable that does not parse, e.g. a list setting that is not JSON.
+        print(f"cartstream: error: invalid setting: {exc}", file=sys.stderr)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"

@@ -7,3 +7,15 @@ class CartstreamError(Exception):
 
 class BrokerUnavailableError(CartstreamError):
     """The Kafka broker could not be reached or refused a request."""
+
+
+class TopicMissingError(CartstreamError):
+    """A topic a command reads or writes does not exist on the broker."""
+
+
+class InvalidSelectionError(CartstreamError):
+    """The options choosing which dead letters to replay are malformed or missing."""
+
+
+class ReplayError(CartstreamError):
+    """The broker did not accept every re-published dead letter."""
