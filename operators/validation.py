@@ -173,7 +173,7 @@ def validate_record(topic: str, key: bytes | None, value: bytes | None) -> Accep
                 key,
                 value,
                 "key",
-                f"key {shorten(key_text, MAX_PATH_PART)!r} does not equal "
+                f"key mismatch: key {shorten(key_text, MAX_PATH_PART)!r} does not equal "
                 f"{contract.key_field} {shorten(expected, MAX_PATH_PART)!r}",
             )
     elif not 1 <= len(key_text) <= MAX_ID_LENGTH:

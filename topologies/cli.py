@@ -80,10 +80,28 @@ def cmd_topics(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .registry import build_topology
+    from .registry import run_topology
 
-    app = build_topology(args.topology, settings_from(args))
-    app.run()
+    run_topology(args.topology, settings_from(args))
+    return 0
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    from .model_admin import all_snapshots, rollback
+
+    settings = settings_from(args)
+    if args.action == "list":
+        snapshots = all_snapshots(settings)
+        print(f"{'model':<16} {'version':>7} {'examples':>9}  metrics")
+        for s in snapshots:
+            metrics = ", ".join(f"{k}={v:.4g}" for k, v in sorted(s.metrics.items()))
+            print(f"{s.model_name:<16} {s.version:>7} {s.examples_seen:>9}  {metrics}")
+        return 0
+    if args.model is None or args.version is None:
+        print("cartstream: error: rollback needs --model NAME and --version N", file=sys.stderr)
+        return 2
+    restored = rollback(settings, args.model, args.version)
+    print(f"{restored.model_name}: version {args.version} is live again as version {restored.version}")
     return 0
 
 
@@ -207,6 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
     schemas.set_defaults(handler=cmd_schemas)
 
     _add_dead_letters(sub, settings)
+
+    model = sub.add_parser("model", parents=[settings], help="ranker versions on model-snapshots; rollback")
+    model.add_argument("action", choices=["list", "rollback"])
+    model.add_argument("--model", help="for rollback: the model name")
+    model.add_argument("--version", type=int, help="for rollback: the version to make live again")
+    model.set_defaults(handler=cmd_model)
 
     demo = sub.add_parser("demo", parents=[settings], help="synthetic diners through the running topologies")
     demo.add_argument("--users", type=int, default=20)

@@ -19,7 +19,6 @@ False
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -33,23 +32,13 @@ from confluent_kafka.admin import AdminClient
 from ..operators.validation import Accepted, shorten, validate_record
 from ..schemas.dead_letter import DeadLetter, Encoding
 from .exceptions import BrokerUnavailableError, InvalidSelectionError, ReplayError, TopicMissingError
+from .clients import client_config
 from .settings import Settings
 from .topics import existing_topics
 
 PREVIEW_LENGTH = 80
 #: How long a reading may go without a record or an end-of-partition before it gives up.
 IDLE_TIMEOUT_S = 15.0
-
-# librdkafka writes every failed connection attempt to stderr; these commands report a
-# failure once, in one line of their own, so the clients' logs go to a logger outside
-# logging's tree (nothing propagates) that discards them.
-_CLIENT_LOG = logging.Logger("librdkafka")
-_CLIENT_LOG.addHandler(logging.NullHandler())
-
-
-def _client_config(settings: Settings, config: dict[str, object]) -> dict[str, object]:
-    return {"bootstrap.servers": settings.bootstrap_servers, "logger": _CLIENT_LOG, **config}
-
 
 class SourceOffset(NamedTuple):
     """Where a rejected record sat in its source topic (the full, prefixed name)."""
@@ -249,7 +238,7 @@ class DeadLetterTopic:
         self.name = settings.topic("dead-letters")
         self.idle_timeout = idle_timeout
         partitions = require_topics(settings, [self.name])[self.name]
-        self._consumer = Consumer(_client_config(settings, {
+        self._consumer = Consumer(client_config(settings, {
             # The client insists on a group id; partitions are assigned by hand and nothing is committed.
             "group.id": settings.consumer_group("dead-letters-cli"),
             "enable.auto.commit": False,
@@ -346,7 +335,7 @@ class DeadLetterTopic:
 
 def require_topics(settings: Settings, names: Iterable[str]) -> dict[str, int]:
     """Partition counts of the named topics; raises TopicMissingError naming the first absent one."""
-    present = existing_topics(AdminClient(_client_config(settings, {"socket.timeout.ms": 10000})))
+    present = existing_topics(AdminClient(client_config(settings, {"socket.timeout.ms": 10000})))
     for name in names:
         if name not in present:
             raise TopicMissingError(f"topic {name} does not exist; create the topics with: cartstream topics create")
@@ -386,7 +375,7 @@ def replay(settings: Settings, letters: Sequence[DeadLetter]) -> int:
             raise ReplayError(
                 f"{letter.source_topic} has no partition {letter.partition} any more; nothing was re-published")
     # Retries after a lost acknowledgement must not write a letter twice.
-    producer = Producer(_client_config(settings, {"enable.idempotence": True}))
+    producer = Producer(client_config(settings, {"enable.idempotence": True}))
     failures: list[str] = []
 
     def delivered(error, _msg) -> None:

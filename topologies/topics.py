@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from .clients import client_config
 from .exceptions import BrokerUnavailableError
 from .settings import Settings
 
@@ -43,7 +44,7 @@ TOPICS: tuple[TopicSpec, ...] = (
 
 def admin_client(settings: Settings) -> AdminClient:
     """An admin client for the configured broker."""
-    return AdminClient({"bootstrap.servers": settings.bootstrap_servers, "socket.timeout.ms": 10000})
+    return AdminClient(client_config(settings, {"socket.timeout.ms": 10000}))
 
 
 def existing_topics(admin: AdminClient, timeout: float = 10.0) -> dict[str, int]:

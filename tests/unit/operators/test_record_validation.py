@@ -106,7 +106,7 @@ def test_missing_key_is_rejected_naming_the_key_field():
 
 def test_key_not_equal_to_the_key_field_is_rejected():
     result = validate_record("carts", b"u-9999", encoded("CartEvent"))
-    assert (result.kind, result.reason) == ("key", "key 'u-9999' does not equal user_id 'u-4821'")
+    assert (result.kind, result.reason) == ("key", "key mismatch: key 'u-9999' does not equal user_id 'u-4821'")
 
 
 def test_key_that_is_not_utf8_is_rejected():
