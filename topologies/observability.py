@@ -28,6 +28,7 @@ class Metrics:
         r = self.registry
         self.events = Counter("cartstream_events", "input events processed", ["topic"], registry=r)
         self.dead_letters = Counter("cartstream_dead_letters", "records sent to dead-letters", ["reason"], registry=r)
+        self.embedded = Counter("cartstream_texts_embedded", "menu texts sent to the model", registry=r)
         self.duplicates = Counter("cartstream_duplicates", "repeated event ids skipped", registry=r)
         self.recommendations = Counter("cartstream_recommendations", "lists published", ["mode", "model"], registry=r)
         self.latency = Histogram("cartstream_event_to_recommendation_seconds",

@@ -17,6 +17,7 @@ TOPOLOGIES: dict[str, str] = {
     "item-stats": "cartstream.topologies.item_stats",
     "recommender": "cartstream.topologies.recommender",
     "trainer": "cartstream.topologies.trainer",
+    "embedder": "cartstream.topologies.embedder",
 }
 
 

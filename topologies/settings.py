@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pydantic import Field, model_validator
@@ -72,6 +73,11 @@ class Settings(BaseSettings):
     neighbours_k: int = Field(default=20, ge=1, le=100, description="co-visitation neighbours per item-stats message")
     snapshot_every: int = Field(default=1000, ge=1, description="examples between model snapshots")
     snapshot_interval_s: float = Field(default=30.0, gt=0, description="seconds between snapshots of a learning model")
+    embed_model: str = Field(default="all-MiniLM-L6-v2@onnx-fp32", min_length=1,
+                             description="exported model id, a folder under <cache_dir>/models")
+    embed_batch_size: int = Field(default=64, ge=1, le=4096, description="menu changes per embedding batch")
+    embed_deadline_ms: int = Field(default=200, ge=1, description="a batch closes this long after its first change")
+    embed_threads: int = Field(default=2, ge=1, le=64, description="onnxruntime threads of the embedder")
     kafka_heap: str = Field(default="1g", pattern=r"^\d+[mg]$", description="broker JVM max heap")
 
     @model_validator(mode="after")
@@ -89,6 +95,24 @@ class Settings(BaseSettings):
         """The full name of one of the design's topics."""
         return f"{self.topic_prefix}{name}"
 
+    def embed_model_dir(self) -> Path:
+        """Where the exported embedding model lives."""
+        return self.cache_dir.expanduser() / "models" / self.embed_model
+
     def consumer_group(self, topology: str) -> str:
         """The consumer group of one topology."""
         return f"{self.group_prefix}-{topology}"
+
+    def to_env(self) -> dict[str, str]:
+        """The ``CARTSTREAM_*`` environment variables that give a child process these settings.
+
+        >>> env = Settings(topic_prefix="demo.", model_names=["a", "b"]).to_env()
+        >>> env["CARTSTREAM_TOPIC_PREFIX"], env["CARTSTREAM_MODEL_NAMES"]
+        ('demo.', '["a", "b"]')
+        """
+        env = {}
+        for name, value in self.model_dump(mode="json").items():
+            if value is not None:
+                # pydantic-settings reads list settings from the environment as JSON.
+                env[f"CARTSTREAM_{name.upper()}"] = json.dumps(value) if isinstance(value, list) else str(value)
+        return env

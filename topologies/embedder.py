@@ -1,0 +1,189 @@
+"""embedder: `menu-items` -> validate -> micro-batches (size or deadline) -> ONNX -> `item-vectors`.
+
+Exactly-once with a transactional producer: the vectors and dead letters of a batch and
+the batch's input offsets are committed in one transaction. The model runs on a worker
+thread while the consumer keeps polling (partitions are paused when the next batch is
+full), so a slow batch never keeps the consumer from polling. What the embedder already
+published (text hash, model id, vector per item) is read back from the compacted
+`item-vectors` topic at start, so unchanged text is never embedded twice, even across
+restarts.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+
+from ..models.embedder import TextEmbedder
+from ..operators.validation import Accepted, dead_letter_for, validate_record
+from ..operators.vectorize import KnownVector, vectorize
+from ..schemas import ItemVector
+from .exceptions import BrokerUnavailableError
+from .global_tables import TableReader
+from .observability import HealthServer, Metrics
+from .settings import Settings
+
+NAME = "embedder"
+log = logging.getLogger(__name__)
+
+
+def known_vectors(settings: Settings) -> dict[str, KnownVector]:
+    """What `item-vectors` holds now, per item: the embedder's memory of its own output."""
+    known: dict[str, KnownVector] = {}
+
+    def keep(key: str, value: bytes | None) -> None:
+        if value is None:
+            known.pop(key, None)
+        else:
+            v = ItemVector.from_json(value)
+            known[key] = KnownVector(v.text_hash, v.model_id, v.vector_array())
+
+    lock = threading.Lock()
+    reader = TableReader(settings, {settings.topic("item-vectors"): keep}, lock).start()
+    try:
+        if not reader.wait_caught_up(settings.tables_timeout_s):
+            raise BrokerUnavailableError("item-vectors could not be read to its end in time")
+    finally:
+        reader.stop()
+    return known
+
+
+class Embedder:
+    """The embedder's loop: poll, batch, embed off-thread, commit transactionally."""
+
+    def __init__(self, settings: Settings, embedder: TextEmbedder, metrics: Metrics | None = None):
+        self.settings = settings
+        self.model = embedder
+        self.metrics = metrics or Metrics(NAME)
+        self.known = known_vectors(settings)
+        self.source = settings.topic("menu-items")
+        self.consumer = Consumer({
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": settings.consumer_group(NAME),
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+        })
+        self.producer = Producer({
+            "bootstrap.servers": settings.bootstrap_servers,
+            "transactional.id": f"{settings.consumer_group(NAME)}-{uuid.uuid4().hex[:12]}",
+        })
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+        self.stopping = threading.Event()
+        self.batches = 0
+        self.pending: list = []
+        self.inflight: tuple[Future, list] | None = None
+        self.batch_started = time.monotonic()
+
+    def run(self, idle_timeout: float | None = None) -> None:
+        """Embed until stopped, or until idle for `idle_timeout` seconds with nothing in flight."""
+        self.producer.init_transactions(30)
+        self.consumer.subscribe([self.source], on_revoke=lambda consumer, partitions: self._drain())
+        last_message = time.monotonic()
+        try:
+            while not self.stopping.is_set():
+                messages = self.consumer.consume(num_messages=self.settings.embed_batch_size, timeout=0.05)
+                for msg in messages:
+                    if msg.error() is not None:
+                        raise BrokerUnavailableError(f"reading {msg.topic()}: {msg.error().str()}")
+                    if not self.pending:
+                        self.batch_started = time.monotonic()
+                    self.pending.append(msg)
+                if messages:
+                    last_message = time.monotonic()
+                self._step()
+                if (idle_timeout is not None and not self.pending and self.inflight is None
+                        and time.monotonic() - last_message >= idle_timeout):
+                    break
+        finally:
+            self._drain()
+            self.consumer.close()
+            self.worker.shutdown()
+
+    def _step(self) -> None:
+        if self.inflight is not None and self.inflight[0].done():
+            self._commit(*self.inflight)
+            self.inflight = None
+        due = (len(self.pending) >= self.settings.embed_batch_size or
+               (self.pending and time.monotonic() - self.batch_started >= self.settings.embed_deadline_ms / 1000))
+        if self.inflight is None and due:
+            batch, self.pending = self.pending, []
+            self.inflight = (self.worker.submit(self._process, batch), batch)
+        # Backpressure: stop fetching while the next batch is full, keep polling for liveness.
+        assignment = self.consumer.assignment()
+        if len(self.pending) >= self.settings.embed_batch_size:
+            self.consumer.pause(assignment)
+        else:
+            self.consumer.resume(assignment)
+
+    def _drain(self) -> None:
+        """Finish the batch in flight and the pending one, before partitions move or at stop."""
+        if self.inflight is not None:
+            self._commit(*self.inflight)
+            self.inflight = None
+        if self.pending:
+            batch, self.pending = self.pending, []
+            self._commit(self.worker.submit(self._process, batch), batch)
+
+    def _process(self, batch: list) -> list[tuple[str, str, bytes | None, bytes | None]]:
+        """(topic, ...) records for one batch: dead letters and item vectors, in input order."""
+        out, accepted = [], []
+        for msg in batch:
+            checked = validate_record("menu-items", msg.key(), msg.value())
+            if isinstance(checked, Accepted):
+                accepted.append((checked.key, checked.message))
+            else:
+                self.metrics.dead_letters.labels(checked.kind).inc()
+                letter = dead_letter_for(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(),
+                                         checked.reason, int(time.time() * 1000))
+                out.append((self.settings.topic("dead-letters"), msg.key(), letter.to_json()))
+        result = vectorize(accepted, self.known, self.model.embed_many, self.model.model_id)
+        self.metrics.events.labels(self.source).inc(len(batch))
+        self.metrics.embedded.inc(result.embedded)
+        for item_id, vector in result.records:
+            out.append((self.settings.topic("item-vectors"), item_id.encode(),
+                        None if vector is None else vector.to_json()))
+        return out
+
+    def _commit(self, future: Future, batch: list) -> None:
+        records = future.result()
+        offsets: dict[tuple[str, int], int] = {}
+        for msg in batch:
+            offsets[(msg.topic(), msg.partition())] = msg.offset() + 1
+        try:
+            self.producer.begin_transaction()
+            for topic, key, value in records:
+                self.producer.produce(topic, key=key, value=value)
+            self.producer.send_offsets_to_transaction(
+                [TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                self.consumer.consumer_group_metadata(), 30)
+            self.producer.commit_transaction(30)
+        except KafkaException as exc:
+            self.producer.abort_transaction(30)
+            raise BrokerUnavailableError(f"committing an embedding batch failed: {exc.args[0].str()}") from None
+        self.batches += 1
+
+    def stop(self, *_args) -> None:
+        self.stopping.set()
+
+
+def build(settings: Settings) -> Embedder:
+    """The embedder with its model loaded and its memory of published vectors."""
+    model = TextEmbedder(settings.embed_model_dir(), threads=settings.embed_threads)
+    return Embedder(settings, model)
+
+
+def run(settings: Settings) -> None:
+    """Run the embedder until SIGTERM or SIGINT."""
+    embedder = build(settings)
+    if settings.metrics_port is not None:
+        HealthServer(embedder.metrics, settings.metrics_port, ready=lambda: not embedder.stopping.is_set()).start()
+    signal.signal(signal.SIGTERM, embedder.stop)
+    signal.signal(signal.SIGINT, embedder.stop)
+    embedder.run()
