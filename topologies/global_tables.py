@@ -16,6 +16,7 @@ import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
 from ..models.ranker import Ranker
+from ..models.vector_index import VectorIndex
 from ..operators.catalog import Catalog, ItemInfo
 from ..operators.recommend import Tables
 from ..operators.stats_table import StatsTable
@@ -36,6 +37,8 @@ class RecommenderTables(Tables):
         super().__init__(catalog=Catalog(),
                          stats=StatsTable(settings.window_ms, settings.trending_half_life_ms))
         self.vectors = {}
+        self.index: VectorIndex | None = None  # created with the first vector: its length sets the dimension
+        self.search = self._search
         self.models: dict[str, Ranker] = {}
         self.lock = threading.Lock()
         self.skipped = 0
@@ -66,8 +69,18 @@ class RecommenderTables(Tables):
     def apply_item_vector(self, key: str, value: bytes | None) -> None:
         if value is None:
             self.vectors.pop(key, None)
+            if self.index is not None:
+                self.index.delete(key)
             return
-        self.vectors[key] = ItemVector.from_json(value).vector_array()
+        item = ItemVector.from_json(value)
+        vector = item.vector_array()
+        if self.index is None:
+            self.index = VectorIndex(ndim=item.dim)
+        self.vectors[key] = vector
+        self.index.upsert(key, vector, item.restaurant_id, item.available)
+
+    def _search(self, vector, k: int) -> list[tuple[str, float]]:
+        return [] if self.index is None else self.index.search(vector, k)
 
     def apply_item_stats(self, key: str, value: bytes | None) -> None:
         self.stats.apply(key, None if value is None else orjson.loads(value))

@@ -60,3 +60,18 @@ def test_next_action_labels_the_shown_list_and_unknown_items_are_dead_letters(se
     letter = orjson.loads(dead[0].value())
     assert letter["error"] == "unknown item 'nowhere-9': not in menu-items"
     assert letter["source_topic"] == settings.topic("clicks")
+
+
+def test_without_a_cart_taste_neighbours_come_from_the_vector_index_and_never_unavailable(settings, topology):
+    menu = catalog(restaurants=3, items=6, unavailable=("r2-1",))
+    produce(settings, "menu-items", [(m["item_id"], m) for m in menu])
+    topology("embedder")
+    consume_until(settings, "item-vectors", lambda ms: len(ms) >= len(menu))
+    produce(settings, "clicks", [event("cat", 1, "r2-0"), event("cat", 2, "r2-2")])
+    topology("recommender")
+    lists = [orjson.loads(m.value()) for m in consume_until(settings, "recommendations", lambda ms: len(ms) >= 2)]
+    for rec in lists:
+        ids = [i["item_id"] for i in rec["items"]]
+        assert ids and "r2-1" not in ids
+        assert rec["mode"] == "similarity"
+    assert any(i["reason"].startswith("similar to") for i in lists[-1]["items"])
