@@ -21,6 +21,14 @@ def make_application(settings: Settings, topology: str, **overrides) -> Applicat
         loglevel=logging.WARNING,
         # Topics come from `cartstream topics create`; internal changelog topics are created here.
         auto_create_topics=True,
+        # Quix gives every start a fresh transactional.id, so a crashed instance's open
+        # transaction is not fenced: it holds back read_committed readers until it times
+        # out. 10 s, as Kafka Streams uses, instead of librdkafka's 60 s.
+        producer_extra_config={"transaction.timeout.ms": 10_000},
+        # A crashed instance keeps its partitions until its session times out; 10 s instead
+        # of librdkafka's 45 s lets a restarted or surviving instance take over sooner.
+        consumer_extra_config={"session.timeout.ms": settings.session_timeout_ms,
+                               "heartbeat.interval.ms": max(1000, settings.session_timeout_ms // 5)},
     )
     options.update(overrides)
     return Application(**options)

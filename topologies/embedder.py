@@ -69,6 +69,7 @@ class Embedder:
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "isolation.level": "read_committed",
+            "session.timeout.ms": settings.session_timeout_ms,
         })
         self.producer = Producer({
             "bootstrap.servers": settings.bootstrap_servers,

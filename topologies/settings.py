@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     kafka_port: int = Field(default=9092, ge=1, le=65535)
     controller_port: int = Field(default=9093, ge=1, le=65535)
     redis_port: int = Field(default=6379, ge=1, le=65535)
+    session_timeout_ms: int = Field(default=10_000, ge=6_000, le=300_000,
+                                    description="how long a silent instance keeps its partitions")
     commit_interval: float = Field(default=1.0, gt=0, le=60, description="seconds between commits")
     dedupe_window_ms: int = Field(
         default=24 * 3600 * 1000, gt=0, description="event-time window in which a repeated event_id is dropped"
