@@ -196,7 +196,9 @@ def _add_dead_letters(sub, settings: argparse.ArgumentParser) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(settings_from(args), users=args.users, clicks=args.clicks)
+    if not 0 < args.rate < float("inf"):
+        raise CartstreamError(f"--rate wants events per second > 0, got {args.rate:g}")
+    return run_demo(settings_from(args), users=args.users, events=args.events, rate=args.rate)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -233,8 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     model.set_defaults(handler=cmd_model)
 
     demo = sub.add_parser("demo", parents=[settings], help="synthetic diners through the running topologies")
-    demo.add_argument("--users", type=int, default=20)
-    demo.add_argument("--clicks", type=int, default=400)
+    demo.add_argument("--users", type=_at_least_one, default=40, help="synthetic diners (default 40)")
+    demo.add_argument("--events", type=_at_least_one, default=1500,
+                      help="clicks and cart events to produce (default 1500)")
+    demo.add_argument("--rate", type=float, default=25.0, help="events per second (default 25)")
     demo.set_defaults(handler=cmd_demo)
     return parser
 

@@ -61,12 +61,7 @@ def consume_until(
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that gives a child process these settings."""
-    env = dict(os.environ)
-    for name, value in settings.model_dump(mode="json").items():
-        if value is not None:
-            # Lists are read from the environment as JSON, like pydantic-settings expects.
-            env[f"CARTSTREAM_{name.upper()}"] = orjson.dumps(value).decode() if isinstance(value, list) else str(value)
-    return env
+    return {**os.environ, **settings.to_env()}
 
 
 class TopologyProcess:

@@ -1,4 +1,4 @@
-"""The recommender's loop in memory: a tiny synthetic food world streamed through
+"""The recommender's loop in memory: the synthetic food world streamed through
 UserState -> candidates -> features -> Ranker, learning online from labelled outcomes."""
 
 from __future__ import annotations
@@ -13,17 +13,12 @@ from cartstream.models.covisitation import CoVisitation
 from cartstream.models.ranker import Ranker
 from cartstream.models.trending import Trending
 from cartstream.operators.candidates import candidates_for
-from cartstream.operators.catalog import Catalog, ItemInfo
+from cartstream.operators.catalog import CATEGORIES, Catalog
 from cartstream.operators.features import features_for, reason_for
 from cartstream.operators.labelling import examples_from
 from cartstream.operators.online_metrics import NDCG, HitRate
 from cartstream.operators.user_state import UserState
-
-MINUTE = 60_000
-DAY = 24 * 60 * MINUTE
-START = 1_767_225_600_000  # 2026-01-01T00:00:00Z
-CUISINES = ("indian", "italian", "japanese")
-MENU = (("main", 5), ("side", 2), ("starter", 1), ("drink", 2), ("dessert", 1))
+from cartstream.topologies.synthetic import CUISINES, FoodWorld
 
 
 @dataclasses.dataclass
@@ -34,63 +29,27 @@ class World:
 
 
 def build_world(seed: int = 7, diners: int = 40, sessions: int = 8) -> World:
-    """3 restaurants of 11 items; diners with a hidden cuisine, diet and item taste."""
+    """The synthetic food world (one restaurant per cuisine), with stand-in item vectors.
+
+    The vectors play the embedder: items of one cuisine, category or diet lie close, as
+    the text of their names and descriptions would put them.
+    """
+    food = FoodWorld.generate(seed=seed, restaurants=len(CUISINES), diners=diners)
     rng = np.random.default_rng(seed)
     dim = 16
     cuisine_dirs = {c: rng.normal(size=dim) for c in CUISINES}
-    category_dirs = {c: rng.normal(size=dim) for c, _ in MENU}
+    category_dirs = {c: rng.normal(size=dim) for c in CATEGORIES}
     veg_dir = rng.normal(size=dim)
-    catalog, vectors, appeal = Catalog(), {}, {}
-    for r, cuisine in enumerate(CUISINES):
-        for category, count in MENU:
-            for j in range(count):
-                item_id = f"r{r}-{category}-{j}"
-                veg = j % 2 == 0  # every category has a veg item
-                catalog.upsert(
-                    ItemInfo(item_id, f"r{r}", f"{cuisine} {category} {j}", category, cuisine,
-                             float(rng.uniform(3, 20)), veg)
-                )
-                vectors[item_id] = (
-                    cuisine_dirs[cuisine] + 0.8 * category_dirs[category]
-                    + (0.5 if veg else -0.5) * veg_dir + 0.6 * rng.normal(size=dim)
-                )
-                appeal[item_id] = float(rng.normal(scale=0.5))
-
-    def choose(diner, category, restaurant, exclude=()):
-        items = [i for i in catalog.available_items_of(restaurant)
-                 if i.category == category and i.item_id not in exclude
-                 and (i.veg or not diner["veg"])]
-        utility = np.array([2.0 * diner["taste"] @ vectors[i.item_id] / np.linalg.norm(vectors[i.item_id])
-                            + appeal[i.item_id] for i in items])
-        p = np.exp(utility - utility.max())
-        return items[rng.choice(len(items), p=p / p.sum())].item_id
-
-    events = []
-    for d in range(diners):
-        diner = {
-            "id": f"u{d}",
-            "cuisine": int(rng.integers(len(CUISINES))),
-            "veg": bool(rng.random() < 0.3),
-            "taste": rng.normal(size=dim) / np.sqrt(dim),
-        }
-        t = START + int(rng.integers(0, DAY))
-        for _ in range(sessions):
-            r = diner["cuisine"] if rng.random() < 0.8 else int(rng.integers(len(CUISINES)))
-            restaurant = f"r{r}"
-            first = choose(diner, "main", restaurant)
-            second = choose(diner, "main", restaurant, exclude={first})
-            extra = choose(diner, str(rng.choice(["drink", "side"])), restaurant)
-            steps = [("click", first), ("click", second), ("add", second), ("add", extra)]
-            if rng.random() < 0.5:
-                steps.append(("add", choose(diner, "dessert", restaurant)))
-            steps.append(("checkout", None))
-            for kind, item_id in steps:
-                t += int(rng.integers(20_000, 2 * MINUTE))
-                events.append({"event_id": f"e{len(events)}", "user_id": diner["id"],
-                               "kind": kind, "item_id": item_id, "event_time": t})
-            t += DAY + int(rng.integers(0, DAY))
-    events.sort(key=lambda e: (e["event_time"], e["event_id"]))
-    return World(catalog, vectors, events)
+    vectors = {}
+    for m in food.menu:
+        vectors[m["item_id"]] = (
+            cuisine_dirs[m["cuisine"]] + 0.8 * category_dirs[m["category"]]
+            + (0.5 if m["veg"] else -0.5) * veg_dir + 0.6 * rng.normal(size=dim)
+        )
+    events = [{"event_id": e["event_id"], "user_id": e["user_id"], "kind": e.get("action", "click"),
+               "item_id": e.get("item_id"), "event_time": e["event_time"]}
+              for _, e in food.events(sessions=sessions)]
+    return World(food.catalog(), vectors, events)
 
 
 def exact_search(vectors):
