@@ -79,23 +79,31 @@ def features_for(
     """
     vectors = vectors or {}
     taste = state.taste_vector(vectors)
+    similarity = _similarities(taste, [c.item_id for c in candidates], vectors)
     veg_ratio = state.veg_ratio()
     price_band = state.price_band()
     angle = 2 * math.pi * (event_time % DAY_MS) / DAY_MS
     hour_sin, hour_cos = math.sin(angle), math.cos(angle)
     restaurant = state.current_restaurant
+    # Shares depend only on the category or cuisine: computed once per list, not per item.
+    category_share: dict[str, float] = {}
+    cuisine_share: dict[str, float] = {}
 
     rows = []
-    for c in candidates:
+    for c, sim in zip(candidates, similarity):
         item = c.item
+        if item.category not in category_share:
+            category_share[item.category] = state.category_share(item.category)
+        if item.cuisine not in cuisine_share:
+            cuisine_share[item.cuisine] = state.cuisine_share(item.cuisine)
         rows.append(
             {
-                "similarity": _cosine(taste, vectors.get(item.item_id)),
+                "similarity": sim,
                 "covisitation": float(c.covisitation),
                 # Counts are heavy-tailed; the log keeps one viral item from dwarfing the rest.
                 "popularity": math.log1p(trending.score(item.item_id)) if trending is not None else 0.0,
-                "category_affinity": state.category_share(item.category),
-                "cuisine_affinity": state.cuisine_share(item.cuisine),
+                "category_affinity": category_share[item.category],
+                "cuisine_affinity": cuisine_share[item.cuisine],
                 "veg_match": 0.5 if veg_ratio is None else (veg_ratio if item.veg else 1.0 - veg_ratio),
                 "price_fit": 0.5 if price_band is None else _closeness(item.price, price_band),
                 "hour_sin": hour_sin,
@@ -147,6 +155,23 @@ def _closest_recent(item_id: str, state: UserState, vectors: Mapping[str, np.nda
 def _closeness(price: float, band: float) -> float:
     # A ratio, not a difference: 2 vs 4 is as far apart as 10 vs 20.
     return min(price, band) / max(price, band)
+
+
+def _similarities(taste: np.ndarray | None, item_ids: Sequence[str],
+                  vectors: Mapping[str, np.ndarray]) -> list[float]:
+    """Cosine of the taste vector with each item's vector (0 without one), in one product."""
+    scores = [0.0] * len(item_ids)
+    if taste is None:
+        return scores
+    rows = [(n, vectors[i]) for n, i in enumerate(item_ids) if i in vectors]
+    if not rows:
+        return scores
+    matrix = np.stack([v for _, v in rows]).astype(np.float64, copy=False)
+    norms = np.linalg.norm(matrix, axis=1) * float(np.linalg.norm(taste))
+    dots = matrix @ np.asarray(taste, dtype=np.float64)
+    for (n, _), dot, norm in zip(rows, dots, norms):
+        scores[n] = float(dot / norm) if norm > 0 else 0.0
+    return scores
 
 
 def _cosine(a: np.ndarray | None, b: np.ndarray | None) -> float:
