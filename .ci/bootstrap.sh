@@ -23,6 +23,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "$wanted" > "$stamp"
 fi
 export PATH="$PWD/.venv/bin:$PATH"
+bash .ci/build-model
 
 # Start the local broker and Redis; stop them at exit only if this script started them.
 start_infra() {

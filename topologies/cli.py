@@ -27,6 +27,8 @@ SETTING_FLAGS = {
     "--data-dir": ("data_dir", str),
     "--kafka-port": ("kafka_port", int),
     "--redis-port": ("redis_port", int),
+    "--metrics-port": ("metrics_port", int),
+    "--commit-interval": ("commit_interval", float),
 }
 
 

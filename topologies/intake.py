@@ -14,6 +14,7 @@ from quixstreams.dataframe import StreamingDataFrame
 
 from ..operators.dedupe import DuplicateFilter
 from ..operators.validation import Accepted, Rejected, dead_letter_for, validate_record
+from .observability import Metrics
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,15 @@ def _checker(topic: str):
     return check
 
 
+def _dead_letter_writer(metrics: Metrics | None):
+    def to_dead_letter(rejected: Rejected) -> bytes:
+        if metrics is not None:
+            metrics.dead_letters.labels(rejected.kind).inc()
+        return _to_dead_letter(rejected)
+
+    return to_dead_letter
+
+
 def _to_dead_letter(rejected: Rejected) -> bytes:
     ctx = message_context()
     log.warning("dead letter from %s[%s]@%s: %s", ctx.topic, ctx.partition, ctx.offset, rejected.reason)
@@ -40,7 +50,8 @@ def _to_dead_letter(rejected: Rejected) -> bytes:
     ).to_json()
 
 
-def validated(app: Application, settings: Settings, topic: str, dead_letters=None) -> StreamingDataFrame:
+def validated(app: Application, settings: Settings, topic: str, dead_letters=None,
+              metrics: Metrics | None = None) -> StreamingDataFrame:
     """A dataframe of the accepted records of design topic `topic`: Accepted values, str keys.
 
     Rejected records are branched off to `dead-letters`, keyed by their original key.
@@ -49,13 +60,14 @@ def validated(app: Application, settings: Settings, topic: str, dead_letters=Non
     checked = app.dataframe(source).apply(_checker(topic), metadata=True)
 
     rejected = checked.filter(lambda result: isinstance(result, Rejected))
-    rejected.apply(_to_dead_letter).to_topic(dead_letters or dead_letters_topic(app, settings))
+    rejected.apply(_dead_letter_writer(metrics)).to_topic(dead_letters or dead_letters_topic(app, settings))
 
     accepted = checked.filter(lambda result: isinstance(result, Accepted))
     return accepted
 
 
-def deduplicated(sdf: StreamingDataFrame, dedupe: DuplicateFilter) -> StreamingDataFrame:
+def deduplicated(sdf: StreamingDataFrame, dedupe: DuplicateFilter,
+                 metrics: Metrics | None = None) -> StreamingDataFrame:
     """Only the first occurrence of each event_id per key within the filter's window."""
 
     def first_time(accepted: Accepted, state: State) -> bool:
@@ -65,6 +77,15 @@ def deduplicated(sdf: StreamingDataFrame, dedupe: DuplicateFilter) -> StreamingD
         if dedupe.is_new(state, event.event_id, event.event_time):
             return True
         log.info("duplicate event %s for key %s skipped", event.event_id, accepted.key)
+        if metrics is not None:
+            metrics.duplicates.inc()
         return False
 
     return sdf.filter(first_time, stateful=True)
+
+
+def user_events(app: Application, settings: Settings, dead_letters, metrics: Metrics | None = None) -> StreamingDataFrame:
+    """`clicks` and `carts` merged (both keyed by user), validated and deduplicated."""
+    events = validated(app, settings, "clicks", dead_letters, metrics).concat(
+        validated(app, settings, "carts", dead_letters, metrics))
+    return deduplicated(events, DuplicateFilter(window_ms=settings.dedupe_window_ms), metrics)

@@ -40,12 +40,11 @@ from __future__ import annotations
 
 from quixstreams import Application, State
 
-from ..operators.dedupe import DuplicateFilter
 from ..operators.item_stats import ItemStatsState, updates_for
 from ..operators.sessions import SessionTracker
 from ..operators.validation import Accepted
 from .app import make_application
-from .intake import dead_letters_topic, deduplicated, validated
+from .intake import dead_letters_topic, user_events
 from .settings import Settings
 
 NAME = "item-stats"
@@ -75,9 +74,7 @@ def build(settings: Settings) -> Application:
         state.set("stats", stats.to_dict())
         return stats.to_message(settings.neighbours_k).to_json()
 
-    events = validated(app, settings, "clicks", dead_letters).concat(
-        validated(app, settings, "carts", dead_letters))
-    events = deduplicated(events, DuplicateFilter(window_ms=settings.dedupe_window_ms))
+    events = user_events(app, settings, dead_letters)
     updates = events.apply(session_updates, stateful=True, expand=True).group_by("item_id")
     updates.apply(item_stats, stateful=True).to_topic(output)
     return app

@@ -16,7 +16,6 @@ import orjson
 from quixstreams import Application, State, message_context
 
 from ..models.ranker import Ranker
-from ..operators.dedupe import DuplicateFilter
 from ..operators.online_metrics import NDCG, HitRate
 from ..operators.recommend import Event, Outcome, recommend
 from ..operators.user_state import UserState
@@ -24,7 +23,7 @@ from ..operators.validation import Accepted, dead_letter_for
 from .app import make_application
 from .exceptions import CartstreamError
 from .global_tables import RecommenderTables, TableReader
-from .intake import dead_letters_topic, deduplicated, validated
+from .intake import dead_letters_topic, user_events
 from .observability import HealthServer, Metrics
 from .redis_mirror import RedisMirror
 from .settings import Settings
@@ -61,6 +60,7 @@ class RecommenderStep:
 
     def __call__(self, accepted: Accepted, key, timestamp: int, headers, state: State) -> dict:
         started = time.perf_counter()
+        self.metrics.events.labels(message_context().topic).inc()
         event = Event.from_message(accepted.message)
         model_name = model_for(event.user_id, self.settings.model_names)
         user = UserState.from_dict(state.get("user")) if state.exists("user") else UserState()
@@ -120,8 +120,7 @@ def build(settings: Settings) -> Application:
     recommendations = app.topic(settings.topic("recommendations"), key_serializer="bytes", value_serializer="bytes")
     training = app.topic(settings.topic("training-examples"), key_serializer="str", value_serializer="json")
 
-    events = validated(app, settings, "clicks", dead_letters).concat(validated(app, settings, "carts", dead_letters))
-    events = deduplicated(events, DuplicateFilter(window_ms=settings.dedupe_window_ms))
+    events = user_events(app, settings, dead_letters, metrics)
     outcomes = events.apply(step, stateful=True, metadata=True)
 
     outcomes.filter(lambda o: "dead_letter" in o).apply(lambda o: o["dead_letter"]).to_topic(dead_letters)

@@ -9,10 +9,9 @@ from __future__ import annotations
 from quixstreams import Application, State
 
 from ..operators.activity import updated_activity
-from ..operators.dedupe import DuplicateFilter
 from ..operators.validation import Accepted
 from .app import make_application
-from .intake import dead_letters_topic, deduplicated, validated
+from .intake import dead_letters_topic, user_events
 from .settings import Settings
 
 NAME = "user-activity"
@@ -32,8 +31,6 @@ def build(settings: Settings) -> Application:
     app = make_application(settings, NAME)
     dead_letters = dead_letters_topic(app, settings)
     output = app.topic(settings.topic("user-activity"), key_serializer="bytes", value_serializer="json")
-    events = validated(app, settings, "clicks", dead_letters).concat(
-        validated(app, settings, "carts", dead_letters))
-    events = deduplicated(events, DuplicateFilter(window_ms=settings.dedupe_window_ms))
+    events = user_events(app, settings, dead_letters)
     events.apply(track, stateful=True).to_topic(output)
     return app
