@@ -1,0 +1,183 @@
+"""Recommender throughput and latency through the real broker, exactly-once on.
+
+A catalog of 10k items (random unit vectors on `item-vectors`, trending and neighbours on
+`item-stats`) and 100k users. Two measurements against one `cartstream run recommender`
+child process:
+
+- sustained: a backlog of events is published first; events/s is the rate at which
+  read_committed lists appear once the recommender is caught up with its tables;
+- latency: events are offered at fixed rates; latency is the time from the trigger
+  event's producer timestamp (its event_time, set at send) to the list's arrival at a
+  read_committed consumer. Rates step up until p99 passes 100 ms.
+
+Run with the broker up: ``.venv/bin/python bench/recommender.py [--quick]``. Prints a
+table and writes ``bench/results/recommender.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import orjson
+from confluent_kafka import Consumer, Producer
+
+from cartstream.schemas import ItemVector
+from cartstream.topologies.settings import Settings
+from cartstream.topologies.topics import create_topics
+
+RESULTS = Path(__file__).parent / "results" / "recommender.json"
+CATEGORIES = ("main", "main", "side", "drink", "dessert", "starter")
+SEED = 7
+
+
+def catalog(items: int, per_restaurant: int = 20) -> list[dict]:
+    rng = np.random.default_rng(SEED)
+    now = int(time.time() * 1000)
+    return [{
+        "event_id": f"m{n}", "event_time": now, "item_id": f"i{n}", "restaurant_id": f"r{n // per_restaurant}",
+        "name": f"dish {n}", "category": CATEGORIES[n % len(CATEGORIES)], "cuisine": f"c{n % 12}",
+        "price": float(rng.uniform(3, 30)), "veg": bool(n % 3 == 0), "available": n % 50 != 0, "tags": [],
+    } for n in range(items)]
+
+
+def publish_tables(settings: Settings, menu: list[dict]) -> None:
+    rng = np.random.default_rng(SEED)
+    producer = Producer({"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 20})
+    for m in menu:
+        producer.produce(settings.topic("menu-items"), key=m["item_id"], value=orjson.dumps(m))
+        v = rng.normal(size=384).astype(np.float32)
+        vector = ItemVector.from_array(v / np.linalg.norm(v), item_id=m["item_id"], restaurant_id=m["restaurant_id"],
+                                       model_id="bench-random", text_hash="-", available=m["available"],
+                                       name=m["name"], category=m["category"], cuisine=m["cuisine"],
+                                       price=m["price"], veg=m["veg"], event_time=m["event_time"])
+        producer.produce(settings.topic("item-vectors"), key=m["item_id"], value=vector.to_json())
+        n = int(m["item_id"][1:])
+        neighbours = [{"item_id": f"i{(n + d) % len(menu)}", "score": 0.1} for d in (1, 2, 3)]
+        producer.produce(settings.topic("item-stats"), key=m["item_id"], value=orjson.dumps({
+            "item_id": m["item_id"], "event_time": m["event_time"], "window_ms": 900_000, "clicks": int(rng.integers(50)),
+            "adds": 0, "trending": float(rng.exponential(2.0)), "neighbours": neighbours}))
+        producer.poll(0)
+    producer.flush(60)
+
+
+def events(count: int, users: int, items: int, start: int, rng) -> list[tuple[str, str, dict]]:
+    out = []
+    for n in range(start, start + count):
+        user = f"u{int(rng.integers(users))}"
+        item = int(rng.integers(items))
+        body = {"event_id": f"b{n}", "event_time": 0, "user_id": user, "item_id": f"i{item}",
+                "restaurant_id": f"r{item // 20}"}
+        if n % 3 == 2:
+            out.append(("carts", user, {**body, "action": "add", "quantity": 1}))
+        else:
+            out.append(("clicks", user, body))
+    return out
+
+
+def send(producer: Producer, settings: Settings, batch, rate: float | None) -> None:
+    started = time.perf_counter()
+    for n, (topic, user, body) in enumerate(batch):
+        if rate is not None:
+            while time.perf_counter() - started < n / rate:
+                producer.poll(0)
+        body["event_time"] = int(time.time() * 1000)
+        producer.produce(settings.topic(topic), key=user, value=orjson.dumps(body))
+        producer.poll(0)
+    producer.flush(60)
+
+
+def read(consumer: Consumer, count: int, timeout: float) -> list[tuple[float, dict]]:
+    """(arrival wall time, list) for `count` lists, or fewer if `timeout` passes."""
+    got = []
+    deadline = time.monotonic() + timeout
+    while len(got) < count and time.monotonic() < deadline:
+        for msg in consumer.consume(500, 0.2):
+            if msg.error() is None:
+                got.append((time.time(), orjson.loads(msg.value())))
+    return got
+
+
+def percentile(values, q):
+    return float(np.percentile(values, q)) if len(values) else float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--backlog", type=int, default=20_000)
+    parser.add_argument("--rates", default="250,500,1000,1500,2000,3000")
+    parser.add_argument("--seconds", type=float, default=15.0, help="per offered rate")
+    parser.add_argument("--commit-interval", type=float, default=0.05)
+    parser.add_argument("--quick", action="store_true", help="smaller backlog, two rates")
+    args = parser.parse_args()
+    if args.quick:
+        args.backlog, args.rates, args.seconds = 5_000, "250,1000", 8.0
+
+    run = uuid.uuid4().hex[:6]
+    settings = Settings(topic_prefix=f"bench{run}.", group_prefix=f"bench{run}",
+                        state_dir=Path(f".cartstream/bench/{run}"), commit_interval=args.commit_interval)
+    create_topics(settings)
+    menu = catalog(args.items)
+    publish_tables(settings, menu)
+    rng = np.random.default_rng(SEED)
+    producer = Producer({"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 1})
+    consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": f"bench-reader-{run}",
+                         "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+    consumer.subscribe([settings.topic("recommendations")])
+
+    backlog = events(args.backlog, args.users, args.items, 0, rng)
+    send(producer, settings, backlog, rate=None)
+    log = open(settings.state_dir.parent / f"{run}-recommender.log", "wb") if settings.state_dir.parent.mkdir(
+        parents=True, exist_ok=True) is None else None
+    child = subprocess.Popen([sys.executable, "-m", "cartstream.topologies.cli", "run", "recommender"],
+                             env={**os.environ, **settings.to_env()}, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        first = read(consumer, 1, 180)
+        assert first, "the recommender published nothing within 180 s"
+        # Skip the warm-up (table loading, first rebalance), then time the rest of the backlog.
+        warm = read(consumer, args.backlog // 10, 120)
+        t0 = time.time()
+        rest = read(consumer, args.backlog - 1 - len(warm), 600)
+        sustained = len(rest) / (time.time() - t0)
+        print(f"sustained: {sustained:,.0f} events/s per process ({len(rest)} lists after warm-up)")
+
+        steps = []
+        sent = args.backlog
+        for rate in [float(r) for r in args.rates.split(",")]:
+            batch = events(int(rate * args.seconds), args.users, args.items, sent, rng)
+            sent += len(batch)
+            send(producer, settings, batch, rate=rate)
+            lists = read(consumer, len(batch), 60 + args.seconds)
+            latencies = [(arrived * 1000 - rec["trigger_event_time"]) for arrived, rec in lists]
+            step = {"offered_per_s": rate, "lists": len(lists), "p50_ms": percentile(latencies, 50),
+                    "p99_ms": percentile(latencies, 99), "p999_ms": percentile(latencies, 99.9)}
+            steps.append(step)
+            print(f"offered {rate:>6.0f}/s: p50 {step['p50_ms']:7.1f} ms  p99 {step['p99_ms']:7.1f} ms  "
+                  f"p99.9 {step['p999_ms']:7.1f} ms  ({len(lists)}/{len(batch)} lists)")
+            if step["p99_ms"] > 100 or len(lists) < len(batch):
+                break
+    finally:
+        child.terminate()
+        child.wait(60)
+        consumer.close()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_bytes(orjson.dumps({
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "items": args.items, "users": args.users, "exactly_once": True, "commit_interval_s": args.commit_interval,
+        "sustained_events_per_s": sustained, "latency_steps": steps,
+    }, option=orjson.OPT_INDENT_2))
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
