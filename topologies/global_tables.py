@@ -24,6 +24,7 @@ from ..operators.validation import Accepted, validate_record
 from ..schemas import ItemVector, ModelSnapshot
 from .exceptions import BrokerUnavailableError
 from .settings import Settings
+from .vector_snapshot import VectorSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,12 @@ class RecommenderTables(Tables):
         self.vectors = {}
         self.index: VectorIndex | None = None  # created with the first vector: its length sets the dimension
         self.search = self._search
+        self.snapshot = VectorSnapshot(settings.state_dir / "recommender-vectors", settings.topic("item-vectors"))
+        self.start_offsets: dict[tuple[str, int], int] = {}
+        restored = self.snapshot.load()
+        if restored is not None:
+            self.index, self.vectors, self.start_offsets = restored
+            log.info("vector index restored from snapshot: %d items", len(self.vectors))
         self.models: dict[str, Ranker] = {}
         self.lock = threading.Lock()
         self.skipped = 0
@@ -81,6 +88,16 @@ class RecommenderTables(Tables):
         self.vectors[key] = vector
         self.index.upsert(key, vector, item.restaurant_id, item.available)
 
+    def save_snapshot_if_due(self, positions: dict[tuple[str, int], int]) -> None:
+        """Snapshot the vector index when enough changed; runs on the reader thread, under the lock."""
+        if self.snapshot.due(positions):
+            self.snapshot.save(self.index, self.vectors, positions)
+
+    def reader(self, settings: Settings) -> "TableReader":
+        """A reader that fills these tables, resuming `item-vectors` after the snapshot."""
+        return TableReader(settings, self.handlers(settings), self.lock, start_offsets=self.start_offsets,
+                           after_batch=self.save_snapshot_if_due)
+
     def _search(self, vector, k: int) -> list[tuple[str, float]]:
         return [] if self.index is None else self.index.search(vector, k)
 
@@ -100,10 +117,15 @@ class RecommenderTables(Tables):
 class TableReader:
     """A background consumer that applies every record of some topics to handlers."""
 
-    def __init__(self, settings: Settings, handlers: dict[str, Handler], lock: threading.Lock):
+    def __init__(self, settings: Settings, handlers: dict[str, Handler], lock: threading.Lock,
+                 start_offsets: dict[tuple[str, int], int] | None = None,
+                 after_batch: Callable[[dict[tuple[str, int], int]], None] | None = None):
         self.settings = settings
         self.handlers = handlers
         self.lock = lock
+        self.start_offsets = start_offsets or {}
+        self.after_batch = after_batch
+        self.positions: dict[tuple[str, int], int] = dict(self.start_offsets)
         self.caught_up = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="global-tables", daemon=True)
@@ -122,7 +144,8 @@ class TableReader:
         for topic in self.handlers:
             if topic not in metadata.topics or metadata.topics[topic].error is not None:
                 raise BrokerUnavailableError(f"topic {topic} does not exist; run `cartstream topics create`")
-            partitions += [TopicPartition(topic, p, OFFSET_BEGINNING) for p in metadata.topics[topic].partitions]
+            partitions += [TopicPartition(topic, p, self.start_offsets.get((topic, p), OFFSET_BEGINNING))
+                           for p in metadata.topics[topic].partitions]
         self._pending = {(tp.topic, tp.partition) for tp in partitions}
         self.consumer.assign(partitions)
         self._thread.start()
@@ -142,6 +165,8 @@ class TableReader:
                 with self.lock:
                     for msg in messages:
                         self._apply(msg)
+                    if messages and self.after_batch is not None:
+                        self.after_batch(self.positions)
         except Exception as exc:  # surfaced to the stream thread by wait_caught_up / health
             log.exception("global table reader failed")
             self.error = exc
@@ -158,6 +183,7 @@ class TableReader:
                     self.caught_up.set()
                 return
             raise BrokerUnavailableError(f"reading {msg.topic()}: {error.str()}")
+        self.positions[(msg.topic(), msg.partition())] = msg.offset() + 1
         key = msg.key().decode() if msg.key() is not None else ""
         try:
             self.handlers[msg.topic()](key, msg.value())

@@ -22,7 +22,7 @@ from ..operators.user_state import UserState
 from ..operators.validation import Accepted, dead_letter_for
 from .app import make_application
 from .exceptions import CartstreamError
-from .global_tables import RecommenderTables, TableReader
+from .global_tables import RecommenderTables
 from .intake import dead_letters_topic, user_events
 from .observability import HealthServer, Metrics
 from .redis_mirror import RedisMirror
@@ -107,7 +107,7 @@ def build(settings: Settings) -> Application:
     """The recommender Application, with its global tables loaded and its metrics served."""
     app = make_application(settings, NAME)
     tables = RecommenderTables(settings)
-    reader = TableReader(settings, tables.handlers(settings), tables.lock).start()
+    reader = tables.reader(settings).start()
     if not reader.wait_caught_up(settings.tables_timeout_s):
         raise CartstreamError(f"global tables not loaded within {settings.tables_timeout_s:.0f}s")
     metrics = Metrics(NAME)
