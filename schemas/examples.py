@@ -11,6 +11,7 @@ True
 
 from __future__ import annotations
 
+import copy
 from types import MappingProxyType
 from typing import Any
 
@@ -164,3 +165,20 @@ EXAMPLES = MappingProxyType(
         "DeadLetter": DEAD_LETTER,
     }
 )
+
+
+def example_with(message: str, /, **changes: Any) -> dict[str, Any]:
+    """A deep copy of the example of `message` with some fields changed; None removes a field.
+
+    >>> example_with("Click", item_id="r17-naan", session_id=None)["item_id"]
+    'r17-naan'
+    >>> "session_id" in example_with("Click", session_id=None)
+    False
+    """
+    raw = copy.deepcopy(EXAMPLES[message])
+    for field, value in changes.items():
+        if value is None:
+            raw.pop(field, None)
+        else:
+            raw[field] = value
+    return raw

@@ -12,7 +12,6 @@ restarts.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 import uuid
@@ -26,7 +25,8 @@ from ..operators.vectorize import KnownVector, vectorize
 from ..schemas import ItemVector
 from .exceptions import BrokerUnavailableError
 from .global_tables import TableReader
-from .observability import HealthServer, Metrics
+from .observability import Metrics
+from .service import serve
 from .settings import Settings
 
 NAME = "embedder"
@@ -173,6 +173,9 @@ class Embedder:
     def stop(self, *_args) -> None:
         self.stopping.set()
 
+    def is_stopping(self) -> bool:
+        return self.stopping.is_set()
+
 
 def build(settings: Settings) -> Embedder:
     """The embedder with its model loaded and its memory of published vectors."""
@@ -182,9 +185,4 @@ def build(settings: Settings) -> Embedder:
 
 def run(settings: Settings) -> None:
     """Run the embedder until SIGTERM or SIGINT."""
-    embedder = build(settings)
-    if settings.metrics_port is not None:
-        HealthServer(embedder.metrics, settings.metrics_port, ready=lambda: not embedder.stopping.is_set()).start()
-    signal.signal(signal.SIGTERM, embedder.stop)
-    signal.signal(signal.SIGINT, embedder.stop)
-    embedder.run()
+    serve(build(settings), settings)

@@ -10,7 +10,6 @@ A snapshot is published every `snapshot_every` examples of a model, every
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 
@@ -22,7 +21,8 @@ from ..operators.validation import dead_letter_for
 from ..schemas import ModelSnapshot, TrainingExample
 from .exceptions import BrokerUnavailableError
 from .global_tables import TableReader
-from .observability import HealthServer, Metrics
+from .observability import Metrics
+from .service import serve
 from .settings import Settings
 
 NAME = "trainer"
@@ -165,12 +165,10 @@ class Trainer:
     def stop(self, *_args) -> None:
         self.stopping.set()
 
+    def is_stopping(self) -> bool:
+        return self.stopping.is_set()
+
 
 def run(settings: Settings) -> None:
     """Run the trainer until SIGTERM or SIGINT."""
-    trainer = Trainer(settings)
-    if settings.metrics_port is not None:
-        HealthServer(trainer.metrics, settings.metrics_port, ready=lambda: not trainer.stopping.is_set()).start()
-    signal.signal(signal.SIGTERM, trainer.stop)
-    signal.signal(signal.SIGINT, trainer.stop)
-    trainer.run()
+    serve(Trainer(settings), settings)

@@ -16,18 +16,12 @@ from cartstream.operators.validation import (
     validate_record,
 )
 from cartstream.schemas import TOPICS, CartEvent, Click, MenuItem, UnknownTopicError, contract_for
-from cartstream.schemas.examples import EXAMPLES
+from cartstream.schemas.examples import EXAMPLES, example_with
 
 
 def encoded(message: str, /, **changes) -> bytes:
     """A shared example as JSON bytes, with some fields changed (None removes a field)."""
-    raw = copy.deepcopy(EXAMPLES[message])
-    for field, value in changes.items():
-        if value is None:
-            raw.pop(field, None)
-        else:
-            raw[field] = value
-    return orjson.dumps(raw)
+    return orjson.dumps(example_with(message, **changes))
 
 
 def key_of(topic: str) -> bytes | None:

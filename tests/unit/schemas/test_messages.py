@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import copy
 
 import numpy as np
 import orjson
@@ -23,18 +22,12 @@ from cartstream.schemas import (
     TrainingExample,
 )
 from cartstream.schemas.base import MAX_EVENT_TIME_MS, MIN_EVENT_TIME_MS
-from cartstream.schemas.examples import EXAMPLES
+from cartstream.schemas.examples import EXAMPLES, example_with
 
 
 def example(message: str, /, **changes) -> dict:
     """A deep copy of a shared example with some fields changed; a None change removes it."""
-    raw = copy.deepcopy(EXAMPLES[message])
-    for field, value in changes.items():
-        if value is None:
-            raw.pop(field, None)
-        else:
-            raw[field] = value
-    return raw
+    return example_with(message, **changes)
 
 
 def rejects(model, raw: dict) -> list[tuple]:
