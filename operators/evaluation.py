@@ -25,10 +25,28 @@ Examples
 (HitRate@1: 1.000000, HitRate@1: 0.000000)
 >>> percentiles([float(ms) for ms in range(1, 102)], (50, 99))  # e.g. latencies in ms
 {50: 51.0, 99: 100.0}
+
+Prequential evaluation of a replayed order log (`prequential_scores`) judges every cart
+add but the first of each order by the list published after the diner's previous event,
+beside two baselines ranked at the same moment: popularity (`MostAdded`) and
+co-visitation with the last added item (`CoVisited`). Lists are judged by HR, NDCG and
+MRR at k, and the report adds catalog coverage and the share of degraded lists:
+
+>>> carts = [Event("o1-1", 0, "o1", "add", "naan", "r1"), Event("o1-2", 1, "o1", "add", "curry", "r1"),
+...          Event("o1-c", 2, "o1", "checkout", None, None),
+...          Event("o2-1", 3, "o2", "add", "naan", "r1"), Event("o2-2", 4, "o2", "add", "curry", "r1")]
+>>> published = {"o1-1": (["curry", "lassi"], "similarity"), "o2-1": (["lassi", "curry"], "model")}
+>>> report = prequential_scores(carts, published, catalog_size=3, k=2)
+>>> {name: (r["hr@2"], round(r["mrr@2"], 2), r["judged"]) for name, r in report.items()}
+{'cartstream': (1.0, 0.75, 2), 'popularity': (0.5, 0.5, 2), 'co_visitation': (0.5, 0.5, 2)}
+>>> report["cartstream"]["degraded_share"], report["cartstream"]["coverage"]
+(0.5, 0.666667)
 """
 
 from __future__ import annotations
 
+import bisect
+import heapq
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -36,11 +54,12 @@ import numpy as np
 
 from cartstream.operators.catalog import Catalog
 from cartstream.operators.labelling import MAX_DELAY_MS
-from cartstream.operators.online_metrics import HitRate
+from cartstream.operators.online_metrics import MRR, NDCG, HitRate
 from cartstream.operators.recommend import Event
 from cartstream.operators.user_state import UserState
 
-__all__ = ["MostAdded", "next_action_hit_rates", "percentiles"]
+__all__ = ["CoVisited", "MostAdded", "SystemScores", "next_action_hit_rates", "percentiles",
+           "prequential_scores"]
 
 
 class MostAdded:
@@ -53,16 +72,62 @@ class MostAdded:
     (['pizza', 'cola'], ['cola', 'tiramisu'])
     """
 
-    def __init__(self) -> None:
+    def __init__(self, keep: int = 512) -> None:
         self.counts: Counter[str] = Counter()
+        self.keep = keep
+        # The `keep` best (-count, item_id), sorted: counts only grow, so an item enters
+        # only through its own add, and a full sort per list (50k items) is never needed
+        # unless a cart excludes nearly all of them.
+        self._best: list[tuple[int, str]] = []
 
     def learn_one(self, item_id: str) -> None:
         self.counts[item_id] += 1
+        count = self.counts[item_id]
+        old = bisect.bisect_left(self._best, (-(count - 1), item_id))
+        if old < len(self._best) and self._best[old] == (-(count - 1), item_id):
+            del self._best[old]
+        bisect.insort(self._best, (-count, item_id))
+        if len(self._best) > self.keep:
+            self._best.pop()
 
     def top(self, k: int, exclude: set[str] | frozenset[str] = frozenset()) -> list[str]:
         """The `k` most added items not in `exclude`; ties by item id, so lists are reproducible."""
-        ranked = sorted(self.counts.items(), key=lambda entry: (-entry[1], entry[0]))
-        return [item_id for item_id, _ in ranked if item_id not in exclude][:k]
+        found = [item_id for _, item_id in self._best if item_id not in exclude][:k]
+        if len(found) < k and len(self.counts) > len(self._best):
+            ranked = sorted(self.counts.items(), key=lambda entry: (-entry[1], entry[0]))
+            found = [item_id for item_id, _ in ranked if item_id not in exclude][:k]
+        return found
+
+
+class CoVisited:
+    """The co-visitation baseline: items most often added to the same order as a given item so far.
+
+    >>> covis = CoVisited()
+    >>> covis.learn_one("curry", with_items=["naan"])
+    >>> covis.learn_one("lassi", with_items=["naan", "curry"])
+    >>> covis.learn_one("rice", with_items=["curry"])
+    >>> covis.top("curry", 5), covis.top("curry", 5, exclude={"naan"}), covis.top("pizza", 5)
+    (['lassi', 'naan', 'rice'], ['lassi', 'rice'], [])
+    """
+
+    def __init__(self) -> None:
+        self.counts: dict[str, Counter[str]] = {}
+
+    def learn_one(self, item_id: str, with_items: Iterable[str]) -> None:
+        """`item_id` joined a cart that held `with_items`: each pair counts once, both ways."""
+        row = self.counts.setdefault(item_id, Counter())
+        for other in with_items:
+            if other != item_id:
+                row[other] += 1
+                self.counts.setdefault(other, Counter())[item_id] += 1
+
+    def top(self, item_id: str, k: int, exclude: set[str] | frozenset[str] = frozenset()) -> list[str]:
+        """The `k` items most often in an order with `item_id`, not in `exclude`; ties by item id."""
+        row = self.counts.get(item_id)
+        if not row:
+            return []
+        best = heapq.nsmallest(k + len(exclude), ((-n, other) for other, n in row.items()))
+        return [other for _, other in best if other not in exclude][:k]
 
 
 def next_action_hit_rates(
@@ -116,6 +181,122 @@ def next_action_hit_rates(
         else:
             waiting.pop(event.user_id, None)
     return model, baseline
+
+
+class SystemScores:
+    """HR, NDCG and MRR at ``k`` of one system's lists, with what they covered and how they were ranked.
+
+    A list that never came (None) is judged as a miss and counted in ``missing``.
+
+    >>> scores = SystemScores(k=3)
+    >>> scores.update(["a", "b", "c"], "b", degraded=True)
+    >>> scores.update(None, "a")
+    >>> r = scores.report(catalog_size=10)
+    >>> r["hr@3"], r["ndcg@3"], r["missing"], r["coverage"], r["degraded_share"]
+    (0.5, 0.315465, 1, 0.3, 1.0)
+    """
+
+    def __init__(self, k: int = 10) -> None:
+        self.k = k
+        self.metrics = (HitRate(k), NDCG(k), MRR(k))
+        # Adds of items added before: the only ones a system without a catalog can get right.
+        self.known = HitRate(k)
+        self.recommended: set[str] = set()
+        self.degraded = 0
+        self.missing = 0
+        self.lists = 0
+
+    def update(self, shown: Sequence[str] | None, acted: str, degraded: bool = False, known: bool = True) -> None:
+        if shown is None:
+            self.missing += 1
+            shown = ()
+        else:
+            self.lists += 1
+            self.degraded += degraded
+            self.recommended.update(shown[: self.k])
+        for metric in self.metrics:
+            metric.update(shown, acted)
+        if known:
+            self.known.update(shown, acted)
+
+    def report(self, catalog_size: int) -> dict:
+        """The scores as JSON-ready numbers, rounded to six places."""
+        hr, ndcg, mrr = (m.get() for m in self.metrics)
+        return {
+            f"hr@{self.k}": round(hr, 6),
+            f"ndcg@{self.k}": round(ndcg, 6),
+            f"mrr@{self.k}": round(mrr, 6),
+            "judged": self.metrics[0].n,
+            f"hr@{self.k}_known_items": round(self.known.get(), 6),
+            "judged_known_items": self.known.n,
+            "missing": self.missing,
+            "coverage": round(len(self.recommended) / catalog_size, 6) if catalog_size else 0.0,
+            "distinct_recommended": len(self.recommended),
+            "degraded_share": round(self.degraded / self.lists, 6) if self.lists else 0.0,
+        }
+
+
+def prequential_scores(
+    events: Iterable[Event],
+    lists: Mapping[str, tuple[Sequence[str], str]],
+    catalog_size: int,
+    k: int = 10,
+) -> dict[str, dict]:
+    """Judge every cart add but the first of its order, for the published lists and two baselines.
+
+    Parameters
+    ----------
+    events
+        The replay's cart events (add, remove, clear, checkout), in the order they were sent.
+    lists
+        Trigger event id -> (item ids best first, the list's ``mode``), as published. A
+        trigger without a list judges the next add as a miss. A mode other than "model"
+        counts as degraded.
+    catalog_size
+        Items in the replay's catalog, for coverage.
+    k
+        Cut-off of every metric.
+
+    Returns
+    -------
+    System name -> `SystemScores.report`, for ``cartstream``, ``popularity`` (most added
+    so far, minus the cart) and ``co_visitation`` (most often in one order with the last
+    added item so far, minus the cart). ``hr@k_known_items`` is the hit rate on adds of
+    items added before, the only ones the baselines can get right. Each add is judged by the list that followed the
+    diner's previous event of the same order, for every system alike; baselines rank at
+    that moment too and learn from each add only after it was judged. The first add of an
+    order has no such list and is judged by no system; a checkout or clear ends the order.
+    """
+    systems = {name: SystemScores(k) for name in ("cartstream", "popularity", "co_visitation")}
+    adds, covis = MostAdded(), CoVisited()
+    carts: dict[str, list[str]] = {}
+    # Per diner: the trigger of the list that will judge their next add, and the baselines' lists.
+    waiting: dict[str, tuple[str, list[str], list[str]]] = {}
+    for event in events:
+        cart = carts.setdefault(event.user_id, [])
+        if event.action == "add" and event.item_id is not None:
+            trigger = waiting.pop(event.user_id, None)
+            if trigger is not None:
+                shown = lists.get(trigger[0])
+                known = event.item_id in adds.counts
+                systems["cartstream"].update(None if shown is None else shown[0], event.item_id,
+                                             degraded=shown is not None and shown[1] != "model", known=known)
+                systems["popularity"].update(trigger[1], event.item_id, known=known)
+                systems["co_visitation"].update(trigger[2], event.item_id, known=known)
+            if event.item_id not in cart:
+                covis.learn_one(event.item_id, cart)
+                cart.append(event.item_id)
+            adds.learn_one(event.item_id)
+        elif event.action == "remove" and event.item_id in cart:
+            cart.remove(event.item_id)
+        elif event.action in ("clear", "checkout"):
+            cart.clear()
+            waiting.pop(event.user_id, None)
+            continue
+        exclude = set(cart)
+        waiting[event.user_id] = (event.event_id, adds.top(k, exclude=exclude),
+                                  covis.top(cart[-1], k, exclude=exclude) if cart else [])
+    return {name: scores.report(catalog_size) for name, scores in systems.items()}
 
 
 def percentiles(values: Sequence[float], qs: Sequence[int] = (50, 99)) -> dict[int, float]:

@@ -203,6 +203,51 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(settings_from(args), users=args.users, events=args.events, rate=args.rate)
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ..operators.datasets import read_instacart, read_orders_csv
+    from .evaluate import run_evaluation
+
+    if args.rate is not None and not 0 < args.rate < float("inf"):
+        raise CartstreamError(f"--rate wants events per second > 0, got {args.rate:g}")
+    try:
+        if args.dataset == "instacart":
+            log = read_instacart(args.path, orders=args.orders)
+        else:
+            log = read_orders_csv(args.path, order_column=args.order_column, item_column=args.item_column,
+                                  time_column=args.time_column, user_column=args.user_column,
+                                  price_column=args.price_column, name_column=args.name_column,
+                                  orders=args.orders)
+    except (OSError, ValueError, KeyError) as exc:
+        raise CartstreamError(f"cannot read the {args.dataset} dataset at {args.path}: {exc}") from None
+    if not log.orders:
+        raise CartstreamError(f"no orders in {args.path}")
+    return run_evaluation(settings_from(args), log, rate=args.rate, json_path=args.json,
+                          label=f"{args.dataset} {args.path}")
+
+
+def _add_evaluate(sub, settings: argparse.ArgumentParser) -> None:
+    evaluate = sub.add_parser(
+        "evaluate", parents=[settings], help="replay real orders through the topologies; HR@10 against baselines",
+        description="Replay an order log through the running product topologies and judge each cart add "
+                    "(but the first of its order) by the list published after the diner's previous event, "
+                    "beside popularity and co-visitation baselines on the same replay.")
+    evaluate.add_argument("--dataset", choices=["instacart", "orders"], required=True,
+                          help="instacart: a directory in the Instacart layout; orders: one CSV, a row per added item")
+    evaluate.add_argument("path", type=Path, metavar="PATH")
+    evaluate.add_argument("--orders", type=_at_least_one, default=None, help="only the first N orders (default all)")
+    evaluate.add_argument("--rate", type=float, default=None,
+                          help="at most this many cart events per second (default: as fast as lists come back)")
+    evaluate.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON")
+    columns = evaluate.add_argument_group("columns of --dataset orders")
+    columns.add_argument("--order-column", default="order_id", help="default order_id")
+    columns.add_argument("--item-column", default="item", help="default item")
+    columns.add_argument("--time-column", help="orders by this time (epoch s or ms, ISO 8601) instead of order id")
+    columns.add_argument("--user-column", help="the diner (default: each order its own diner)")
+    columns.add_argument("--price-column", help="item price (default 5.0)")
+    columns.add_argument("--name-column", help="item name (default: the item value)")
+    evaluate.set_defaults(handler=cmd_evaluate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     settings = _settings_parent()
     parser = argparse.ArgumentParser(prog="cartstream", parents=[settings], description=__doc__)
@@ -242,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="clicks and cart events to produce (default 1500)")
     demo.add_argument("--rate", type=float, default=25.0, help="events per second (default 25)")
     demo.set_defaults(handler=cmd_demo)
+
+    _add_evaluate(sub, settings)
     return parser
 
 

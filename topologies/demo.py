@@ -20,11 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -40,17 +36,14 @@ from ..operators.evaluation import next_action_hit_rates, percentiles
 from ..operators.online_metrics import HitRate
 from ..operators.recommend import Event
 from ..schemas import CartEvent, Click
+from .children import ChildTopologies, product_topologies
 from .exceptions import CartstreamError
-from .registry import TOPOLOGIES
 from .settings import Settings
 from .synthetic import FoodWorld
 from .topics import create_topics
 
 DEMO_SEED = 7
 DEMO_RESTAURANTS = 12
-# The product's topologies; the embedder joins when it is registered (without item
-# vectors the recommender ranks without similarity, as the design's degradation says).
-PRODUCT_TOPOLOGIES = ("embedder", "item-stats", "recommender", "trainer")
 # A list holds about ten shown items, each one training example when the diner acts next:
 # a snapshot every 500 examples puts a trained ranker (500 examples) live within seconds.
 DEMO_SNAPSHOT_EVERY = 500
@@ -70,43 +63,6 @@ def demo_settings(settings: Settings, run_id: str, state_dir: Path) -> Settings:
         "snapshot_every": DEMO_SNAPSHOT_EVERY,
         "commit_interval": DEMO_COMMIT_INTERVAL_S,
     })
-
-
-class ChildTopologies:
-    """Topologies running as child processes, each logging to a file of its own."""
-
-    def __init__(self, names: list[str], settings: Settings, log_dir: Path):
-        self.procs: dict[str, subprocess.Popen] = {}
-        self.logs = {name: log_dir / f"{name}.log" for name in names}
-        env = {**os.environ, **settings.to_env()}
-        for name in names:
-            with open(self.logs[name], "ab") as log:
-                # A session of their own: Ctrl+C reaches the demo only, which then stops them in order.
-                self.procs[name] = subprocess.Popen(
-                    [sys.executable, "-m", "cartstream.topologies.cli", "run", name],
-                    env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def check(self) -> None:
-        """Raise if a topology has exited: the demo would wait for lists that never come."""
-        for name, proc in self.procs.items():
-            if proc.poll() is not None:
-                tail = self.logs[name].read_text(errors="replace").strip().splitlines()[-1:] or ["(empty log)"]
-                raise CartstreamError(f"topology {name} exited with code {proc.returncode}: {tail[0]} "
-                                      f"(log: {self.logs[name]})")
-
-    def stop(self, timeout: float = 30.0) -> dict[str, int]:
-        """SIGTERM every topology, wait for each to finish; kill any that does not. Name -> exit code."""
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        codes = {}
-        for name, proc in self.procs.items():
-            try:
-                codes[name] = proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                codes[name] = proc.wait()
-        return codes
 
 
 @dataclasses.dataclass
@@ -226,7 +182,7 @@ def run_demo(settings: Settings, users: int, events: int, rate: float) -> int:
             view.show(received[trigger_id], triggers[trigger_id], now_ms - sent_ms[trigger_id],
                       len(sent_ms), len(received))
 
-    names_running = [name for name in PRODUCT_TOPOLOGIES if name in TOPOLOGIES]
+    names_running = product_topologies()
     print(f"starting {', '.join(names_running)} (logs in {run_dir})")
     started = time.monotonic()
     children = ChildTopologies(names_running, settings, run_dir)

@@ -1,0 +1,65 @@
+"""The product topologies as child processes, started as an operator would (``cartstream run NAME``).
+
+The demo and `cartstream evaluate` both run the whole product this way: each topology in a
+process and a session of its own, logging to a file, stopped with SIGTERM.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from .exceptions import CartstreamError
+from .registry import TOPOLOGIES
+from .settings import Settings
+
+__all__ = ["PRODUCT_TOPOLOGIES", "ChildTopologies", "product_topologies"]
+
+# The product's topologies; the embedder joins when it is registered (without item
+# vectors the recommender ranks without similarity, as the design's degradation says).
+PRODUCT_TOPOLOGIES = ("embedder", "item-stats", "recommender", "trainer")
+
+
+def product_topologies() -> list[str]:
+    """The product topologies this installation registers, in start order."""
+    return [name for name in PRODUCT_TOPOLOGIES if name in TOPOLOGIES]
+
+
+class ChildTopologies:
+    """Topologies running as child processes, each logging to a file of its own."""
+
+    def __init__(self, names: list[str], settings: Settings, log_dir: Path):
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.logs = {name: log_dir / f"{name}.log" for name in names}
+        env = {**os.environ, **settings.to_env()}
+        for name in names:
+            with open(self.logs[name], "ab") as log:
+                # A session of their own: Ctrl+C reaches the parent only, which then stops them in order.
+                self.procs[name] = subprocess.Popen(
+                    [sys.executable, "-m", "cartstream.topologies.cli", "run", name],
+                    env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def check(self) -> None:
+        """Raise if a topology has exited: the parent would wait for output that never comes."""
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                tail = self.logs[name].read_text(errors="replace").strip().splitlines()[-1:] or ["(empty log)"]
+                raise CartstreamError(f"topology {name} exited with code {proc.returncode}: {tail[0]} "
+                                      f"(log: {self.logs[name]})")
+
+    def stop(self, timeout: float = 30.0) -> dict[str, int]:
+        """SIGTERM every topology, wait for each to finish; kill any that does not. Name -> exit code."""
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        codes = {}
+        for name, proc in self.procs.items():
+            try:
+                codes[name] = proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                codes[name] = proc.wait()
+        return codes
