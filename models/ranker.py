@@ -5,7 +5,8 @@ first ranker here: ``predict_one`` costs a few dict operations per candidate (a 
 is scored per event), ``learn_one`` is one SGD step, its probabilities give a meaningful
 log loss, and its weights say which feature matters. The scaler is needed because the
 features live on different scales (log counts next to 0/1 flags) and SGD converges only
-on comparable scales. Any River binary classifier with ``predict_proba_one`` plugs in.
+on comparable scales. Any River binary classifier with ``predict_proba_one`` plugs in; the
+default one is scored a whole list at a time, from its learnt means, variances and weights.
 
 Until the model has seen ``min_examples`` examples, `rank` falls back to similarity plus
 popularity, and without any similarity (no vectors) to popularity alone.
@@ -25,6 +26,13 @@ Examples
 (['b'], 'model')
 >>> Ranker.loads(ranker.dumps()).rank([("a", near), ("b", hit)], k=1) == (ranking, mode)
 True
+
+A list is scored in one go as a matrix, one row per candidate:
+
+>>> import numpy as np
+>>> X = np.array([[0.9, 0.5], [0.1, 1.0]])
+>>> ranker.rank_many(["a", "b"], X, ["similarity", "popularity"], k=1) == (ranking, mode)
+True
 """
 
 from __future__ import annotations
@@ -32,7 +40,8 @@ from __future__ import annotations
 import pickle
 from collections.abc import Mapping, Sequence
 
-from river import base, linear_model, metrics, optim, preprocessing, utils
+import numpy as np
+from river import base, compose, linear_model, metrics, optim, preprocessing, utils
 
 __all__ = ["MODES", "Ranker"]
 
@@ -103,6 +112,30 @@ class Ranker:
         """Probability that the diner acts on the item."""
         return float(self.model.predict_proba_one(dict(features)).get(True, 0.0))
 
+    def predict_many(self, X: np.ndarray, columns: Sequence[str]) -> np.ndarray:
+        """`predict_one` for every row of ``X``, whose columns are the features ``columns``.
+
+        A NaN is a feature the row lacks, as a missing key is to `predict_one`.
+        """
+        linear = _linear_parts(self.model)
+        if linear is None:
+            return np.array([self.predict_one({c: v for c, v in zip(columns, row) if v == v})
+                             for row in X.tolist()])
+        scaler, regression = linear
+        # `.get`, not `[]`: River's statistics are defaultdicts that a lookup would grow.
+        means = np.array([scaler.means.get(c, 0.0) for c in columns])
+        variances = np.array([scaler.vars.get(c, 0.0) for c in columns])
+        weights = regression.weights
+        scaled = (X - means) / np.sqrt(np.where(variances > 0, variances, 1.0))
+        scaled[:, variances == 0] = 0.0
+        scaled[np.isnan(X)] = 0.0
+        logits = scaled @ np.array([weights.get(c, 0.0) for c in columns]) + regression.intercept
+        p = 1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))
+        # River's sigmoid is exactly 0 or 1 beyond +-30: ties there are broken by item id.
+        p[logits < -30] = 0.0
+        p[logits > 30] = 1.0
+        return p
+
     def rank(
         self, candidates: Sequence[tuple[str, Mapping[str, float]]], k: int
     ) -> tuple[list[tuple[str, float]], str]:
@@ -110,21 +143,30 @@ class Ranker:
 
         Ties are broken by item id, so equal inputs give equal lists.
         """
+        columns = list(dict.fromkeys(name for _, f in candidates for name in f))
+        X = np.array([[f.get(c, np.nan) for c in columns] for _, f in candidates], dtype=float)
+        return self.rank_many([item_id for item_id, _ in candidates], X.reshape(len(candidates), len(columns)),
+                              columns, k)
+
+    def rank_many(
+        self, item_ids: Sequence[str], X: np.ndarray, columns: Sequence[str], k: int
+    ) -> tuple[list[tuple[str, float]], str]:
+        """`rank` for candidates given as a matrix: row ``n`` of ``X`` holds the features
+        (named by ``columns``) of ``item_ids[n]``."""
         if self.trained:
             mode = "model"
-            scores = [self.predict_one(f) for _, f in candidates]
-        elif any(f.get("similarity", 0.0) for _, f in candidates):
-            mode = "similarity"
-            top = max(f.get("popularity", 0.0) for _, f in candidates)
-            # Popularity is scaled to [0, 1] within the list to weigh like a cosine.
-            scores = [
-                f.get("similarity", 0.0) + (f.get("popularity", 0.0) / top if top > 0 else 0.0)
-                for _, f in candidates
-            ]
+            scores = self.predict_many(X, columns)
         else:
-            mode = "popularity"
-            scores = [f.get("popularity", 0.0) for _, f in candidates]
-        ranked = sorted(zip((i for i, _ in candidates), scores), key=lambda s: (-s[1], s[0]))
+            similarity, popularity = (_column(X, columns, name) for name in ("similarity", "popularity"))
+            if similarity.any():
+                mode = "similarity"
+                top = popularity.max()
+                # Popularity is scaled to [0, 1] within the list to weigh like a cosine.
+                scores = similarity + (popularity / top if top > 0 else 0.0)
+            else:
+                mode = "popularity"
+                scores = popularity
+        ranked = sorted(zip(item_ids, scores.tolist()), key=lambda s: (-s[1], s[0]))
         return ranked[:k], mode
 
     def metrics(self) -> dict[str, float]:
@@ -151,3 +193,23 @@ class Ranker:
                 "retrain from training-examples or load a snapshot written by this version"
             )
         return snapshot["ranker"]
+
+
+def _linear_parts(model: base.Classifier) -> tuple[preprocessing.StandardScaler, linear_model.LogisticRegression] | None:
+    """The scaler and regression of a `default_model`-shaped pipeline, else None."""
+    steps = list(model.steps.values()) if isinstance(model, compose.Pipeline) else []
+    if len(steps) != 2:
+        return None
+    scaler, regression = steps
+    if (type(scaler) is preprocessing.StandardScaler and scaler.with_std and scaler.window_size is None
+            and type(regression) is linear_model.LogisticRegression and type(regression.loss) is optim.losses.Log):
+        return scaler, regression
+    return None
+
+
+def _column(X: np.ndarray, columns: Sequence[str], name: str) -> np.ndarray:
+    """Column ``name`` of ``X``, 0 where missing."""
+    if name not in columns:
+        return np.zeros(len(X))
+    column = X[:, list(columns).index(name)]
+    return np.where(np.isnan(column), 0.0, column)

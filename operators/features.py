@@ -37,7 +37,7 @@ from cartstream.operators.candidates import Candidate, CandidateSource
 from cartstream.operators.catalog import Catalog
 from cartstream.operators.user_state import UserState
 
-__all__ = ["FEATURE_NAMES", "features_for", "reason_for"]
+__all__ = ["FEATURE_NAMES", "feature_matrix", "features_for", "reason_for"]
 
 FEATURE_NAMES = (
     "similarity",
@@ -71,48 +71,58 @@ def features_for(
     vectors: Mapping[str, np.ndarray] | None = None,
     trending: Scores | None = None,
 ) -> list[dict[str, float]]:
-    """One dict per candidate, in order, with exactly the keys of `FEATURE_NAMES`.
+    """One dict per candidate, in order, with exactly the keys of `FEATURE_NAMES`: the rows
+    of `feature_matrix` for the diner's `UserState.taste_vector`."""
+    taste = state.taste_vector(vectors or {})
+    matrix = feature_matrix(candidates, state, event_time=event_time, vectors=vectors, taste=taste,
+                            trending=trending)
+    return [dict(zip(FEATURE_NAMES, row)) for row in matrix.tolist()]
 
+
+def feature_matrix(
+    candidates: Sequence[Candidate],
+    state: UserState,
+    *,
+    event_time: int,
+    vectors: Mapping[str, np.ndarray] | None = None,
+    taste: np.ndarray | None = None,
+    trending: Scores | None = None,
+) -> np.ndarray:
+    """The features of the candidates, one row per candidate, one column per `FEATURE_NAMES` name.
+
+    A list is scored as a whole, so the recommender makes dicts only of the rows it shows.
     Unknowns take a fixed value instead of going missing, so the model always sees the
-    same inputs: no vector -> similarity 0, no history -> veg match and price fit 0.5.
-    The hour is the UTC hour of ``event_time``, never of the wall clock.
+    same inputs: no vector (or no ``taste``, the diner's `UserState.taste_vector`) ->
+    similarity 0, no history -> veg match and price fit 0.5. The hour is the UTC hour of
+    ``event_time``, never of the wall clock.
     """
     vectors = vectors or {}
-    taste = state.taste_vector(vectors)
-    similarity = _similarities(taste, [c.item_id for c in candidates], vectors)
+    items = [c.item for c in candidates]
     veg_ratio = state.veg_ratio()
     price_band = state.price_band()
     angle = 2 * math.pi * (event_time % DAY_MS) / DAY_MS
-    hour_sin, hour_cos = math.sin(angle), math.cos(angle)
     restaurant = state.current_restaurant
     # Shares depend only on the category or cuisine: computed once per list, not per item.
-    category_share: dict[str, float] = {}
-    cuisine_share: dict[str, float] = {}
-
-    rows = []
-    for c, sim in zip(candidates, similarity):
-        item = c.item
-        if item.category not in category_share:
-            category_share[item.category] = state.category_share(item.category)
-        if item.cuisine not in cuisine_share:
-            cuisine_share[item.cuisine] = state.cuisine_share(item.cuisine)
-        rows.append(
-            {
-                "similarity": sim,
-                "covisitation": float(c.covisitation),
-                # Counts are heavy-tailed; the log keeps one viral item from dwarfing the rest.
-                "popularity": math.log1p(trending.score(item.item_id)) if trending is not None else 0.0,
-                "category_affinity": category_share[item.category],
-                "cuisine_affinity": cuisine_share[item.cuisine],
-                "veg_match": 0.5 if veg_ratio is None else (veg_ratio if item.veg else 1.0 - veg_ratio),
-                "price_fit": 0.5 if price_band is None else _closeness(item.price, price_band),
-                "hour_sin": hour_sin,
-                "hour_cos": hour_cos,
-                "same_restaurant": float(item.restaurant_id == restaurant),
-                "complement": float(c.complement),
-            }
-        )
-    return rows
+    category_share = {category: state.category_share(category) for category in {i.category for i in items}}
+    cuisine_share = {cuisine: state.cuisine_share(cuisine) for cuisine in {i.cuisine for i in items}}
+    columns = {
+        "similarity": _similarities(taste, [i.item_id for i in items], vectors),
+        "covisitation": [c.covisitation for c in candidates],
+        # Counts are heavy-tailed; the log keeps one viral item from dwarfing the rest.
+        "popularity": [math.log1p(trending.score(i.item_id)) for i in items] if trending is not None else 0.0,
+        "category_affinity": [category_share[i.category] for i in items],
+        "cuisine_affinity": [cuisine_share[i.cuisine] for i in items],
+        "veg_match": 0.5 if veg_ratio is None else [veg_ratio if i.veg else 1.0 - veg_ratio for i in items],
+        "price_fit": 0.5 if price_band is None else _closeness(np.array([i.price for i in items]), price_band),
+        "hour_sin": math.sin(angle),
+        "hour_cos": math.cos(angle),
+        "same_restaurant": [i.restaurant_id == restaurant for i in items],
+        "complement": [c.complement for c in candidates],
+    }
+    matrix = np.empty((len(candidates), len(FEATURE_NAMES)))
+    for n, name in enumerate(FEATURE_NAMES):
+        matrix[:, n] = columns[name]
+    return matrix
 
 
 def reason_for(
@@ -152,25 +162,24 @@ def _closest_recent(item_id: str, state: UserState, vectors: Mapping[str, np.nda
     return best
 
 
-def _closeness(price: float, band: float) -> float:
+def _closeness(prices: np.ndarray, band: float) -> np.ndarray:
     # A ratio, not a difference: 2 vs 4 is as far apart as 10 vs 20.
-    return min(price, band) / max(price, band)
+    return np.minimum(prices, band) / np.maximum(prices, band)
 
 
 def _similarities(taste: np.ndarray | None, item_ids: Sequence[str],
-                  vectors: Mapping[str, np.ndarray]) -> list[float]:
+                  vectors: Mapping[str, np.ndarray]) -> np.ndarray:
     """Cosine of the taste vector with each item's vector (0 without one), in one product."""
-    scores = [0.0] * len(item_ids)
+    scores = np.zeros(len(item_ids))
     if taste is None:
         return scores
-    rows = [(n, vectors[i]) for n, i in enumerate(item_ids) if i in vectors]
+    rows = [n for n, i in enumerate(item_ids) if i in vectors]
     if not rows:
         return scores
-    matrix = np.stack([v for _, v in rows]).astype(np.float64, copy=False)
+    matrix = np.array([vectors[item_ids[n]] for n in rows], dtype=np.float64)
     norms = np.linalg.norm(matrix, axis=1) * float(np.linalg.norm(taste))
     dots = matrix @ np.asarray(taste, dtype=np.float64)
-    for (n, _), dot, norm in zip(rows, dots, norms):
-        scores[n] = float(dot / norm) if norm > 0 else 0.0
+    scores[rows] = np.divide(dots, norms, out=np.zeros(len(rows)), where=norms > 0)
     return scores
 
 

@@ -39,7 +39,7 @@ import numpy as np
 from cartstream.models.ranker import Ranker
 from cartstream.operators.candidates import candidates_for
 from cartstream.operators.catalog import Catalog, ItemInfo
-from cartstream.operators.features import features_for, reason_for
+from cartstream.operators.features import FEATURE_NAMES, feature_matrix, reason_for
 from cartstream.operators.labelling import examples_from
 from cartstream.operators.stats_table import StatsTable
 from cartstream.operators.user_state import UserState
@@ -148,12 +148,17 @@ def recommend(state: UserState, event: Event, tables: Tables, ranker: Ranker, k:
     else:
         state.on_cart(event.action, item, event.quantity, t)
 
+    taste = state.taste_vector(tables.vectors)
     candidates = candidates_for(state, tables.catalog, covisitation=tables.stats, trending=tables.stats,
-                                vectors=tables.vectors, search=tables.search)
-    features = features_for(candidates, state, event_time=t, vectors=tables.vectors, trending=tables.stats)
-    ranked, mode = ranker.rank([(c.item_id, f) for c, f in zip(candidates, features)], k=k)
-    by_id = {c.item_id: (c, f) for c, f in zip(candidates, features)}
-    state.show([(item_id, by_id[item_id][1]) for item_id, _ in ranked], event.event_id, t)
+                                taste=taste, search=tables.search)
+    features = feature_matrix(candidates, state, event_time=t, vectors=tables.vectors, taste=taste,
+                              trending=tables.stats)
+    ranked, mode = ranker.rank_many([c.item_id for c in candidates], features, FEATURE_NAMES, k=k)
+    row_of = {c.item_id: n for n, c in enumerate(candidates)}
+    # Dicts only for the shown rows: they are what the next action labels.
+    listed = [(candidates[row_of[item_id]], dict(zip(FEATURE_NAMES, features[row_of[item_id]].tolist())))
+              for item_id, _ in ranked]
+    state.show([(c.item_id, f) for c, f in listed], event.event_id, t)
     outcome.recommendation = {
         "recommendation_id": recommendation_id(event.user_id, event.event_id),
         "user_id": event.user_id,
@@ -162,13 +167,12 @@ def recommend(state: UserState, event: Event, tables: Tables, ranker: Ranker, k:
         "event_time": t,
         "items": [
             {
-                "item_id": item_id,
-                "restaurant_id": by_id[item_id][0].item.restaurant_id,
-                "score": round(float(score), 6),
-                "reason": reason_for(by_id[item_id][0], by_id[item_id][1], state=state,
-                                     catalog=tables.catalog, vectors=tables.vectors),
+                "item_id": c.item_id,
+                "restaurant_id": c.item.restaurant_id,
+                "score": round(score, 6),
+                "reason": reason_for(c, f, state=state, catalog=tables.catalog, vectors=tables.vectors),
             }
-            for item_id, score in ranked
+            for (c, f), (_, score) in zip(listed, ranked)
         ],
         "model_name": model_name,
         "model_version": model_version if mode == "model" else 0,

@@ -22,6 +22,8 @@ Examples
 
 from __future__ import annotations
 
+import itertools
+
 from cartstream.models.decay import decay_factor
 
 __all__ = ["StatsTable"]
@@ -91,4 +93,4 @@ class StatsTable:
             self._stale_updates = 0
             ranked = sorted(((i, self.score(i)) for i in self._trending), key=lambda s: (-s[1], s[0]))
             self._top = ranked[: self.top_size]
-        return [(i, s) for i, s in self._top if i not in exclude][:k]
+        return list(itertools.islice(((i, s) for i, s in self._top if i not in exclude), k))

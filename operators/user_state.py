@@ -30,7 +30,6 @@ True
 from __future__ import annotations
 
 import bisect
-import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -197,11 +196,12 @@ class UserState:
         rows = [row for row in self.recent if row[0] in vectors]
         if not rows:
             return None
-        latest = rows[-1][2]
-        taste = sum(
-            decay_factor(latest - t, self.taste_half_life_ms) * _unit(np.asarray(vectors[i], dtype=float))
-            for i, _, t in rows
-        )
+        matrix = np.array([vectors[item_id] for item_id, _, _ in rows], dtype=float)
+        norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
+        ages = np.array([rows[-1][2] - t for _, _, t in rows], dtype=float)
+        # Dividing each weight by its vector's norm makes every item count as a unit vector.
+        weights = decay_factor(ages, self.taste_half_life_ms) / np.where(norms > 0, norms, 1.0)
+        taste = weights @ matrix
         norm = float(np.linalg.norm(taste))
         return taste / norm if norm > 0 else None
 
@@ -279,7 +279,3 @@ class UserState:
         self.cart = {}
         self.cart_time = None
 
-
-def _unit(vector: np.ndarray) -> np.ndarray:
-    norm = math.sqrt(float(np.dot(vector, vector)))
-    return vector / norm if norm > 0 else vector

@@ -1,7 +1,9 @@
 import pickle
 import random
 
+import numpy as np
 import pytest
+from river import linear_model
 
 from cartstream.models.ranker import Ranker
 
@@ -82,3 +84,31 @@ def test_snapshot_round_trip_keeps_scores_examples_and_version():
 def test_a_snapshot_of_another_format_is_refused():
     with pytest.raises(ValueError, match="snapshot format"):
         Ranker.loads(pickle.dumps({"format": 999}))
+
+
+def test_scoring_a_whole_list_equals_scoring_one_by_one():
+    ranker = trained()
+    rng = random.Random(1)
+    rows = [{"similarity": rng.uniform(-1, 1), "popularity": 3 * rng.random(), "complement": float(rng.random() < 0.5),
+             "unseen": rng.random()} for _ in range(50)]
+    rows += [{"similarity": 0.5}, {}, {"popularity": 1e6, "complement": 1.0}, {"popularity": -1e6}]  # missing, saturated
+    columns = ["similarity", "popularity", "complement", "unseen"]
+    X = np.array([[row.get(c, np.nan) for c in columns] for row in rows])
+    expected = [ranker.predict_one(row) for row in rows]
+    assert ranker.predict_many(X, columns).tolist() == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert {expected[-2], expected[-1]} == {1.0, 0.0}
+
+
+def test_any_river_classifier_scores_a_list_one_row_at_a_time():
+    ranker = Ranker(model=linear_model.LogisticRegression(), min_examples=1)
+    ranker.learn_one({"similarity": 1.0}, 1)
+    X = np.array([[0.2, np.nan], [0.9, 1.0]])
+    expected = [ranker.predict_one({"similarity": 0.2}), ranker.predict_one({"similarity": 0.9, "popularity": 1.0})]
+    assert ranker.predict_many(X, ["similarity", "popularity"]).tolist() == expected
+
+
+def test_a_matrix_and_dicts_give_the_same_ranking():
+    for ranker in (Ranker(), trained()):
+        ids, rows = zip(*candidates())
+        X = np.array([[row[c] for c in rows[0]] for row in rows])
+        assert ranker.rank_many(ids, X, list(rows[0]), k=3) == ranker.rank(candidates(), k=3)

@@ -35,7 +35,7 @@ def everything_search(vector, k):
 
 def generate(state, covis=None, trending=None, search=everything_search):
     return candidates_for(state, catalog(), covisitation=covis or CoVisitation(),
-                          trending=trending or Trending(), vectors=VECTORS, search=search)
+                          trending=trending or Trending(), taste=state.taste_vector(VECTORS), search=search)
 
 
 def ids(candidates: list[Candidate]) -> list[str]:

@@ -102,7 +102,7 @@ def run(world: World, *, warm_up: int, round_trip: bool = False) -> dict:
             state.on_cart(event["kind"], item, 1, t)
 
         candidates = candidates_for(state, catalog, covisitation=covis, trending=trending,
-                                    vectors=vectors, search=search, k_ann=15, k_trending=10)
+                                    taste=state.taste_vector(vectors), search=search, k_ann=15, k_trending=10)
         features = features_for(candidates, state, event_time=t, vectors=vectors, trending=trending)
         ranked, mode = ranker.rank([(c.item_id, f) for c, f in zip(candidates, features)], k=10)
         by_id = {c.item_id: (c, f) for c, f in zip(candidates, features)}
