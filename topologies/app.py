@@ -10,14 +10,18 @@ from .settings import Settings
 
 
 def make_application(settings: Settings, topology: str, **overrides) -> Application:
-    """An exactly-once Application with its own consumer group and state folder."""
+    """An Application (exactly-once by default) with its own consumer group and state folder."""
     options = dict(
         broker_address=settings.bootstrap_servers,
         consumer_group=settings.consumer_group(topology),
         state_dir=settings.state_dir / topology,
-        processing_guarantee="exactly-once",
+        processing_guarantee=settings.processing_guarantee,
         auto_offset_reset="earliest",
         commit_interval=settings.commit_interval,
+        # Merged inputs are released in timestamp order only once every partition of the
+        # group is known to be idle or to have data; a long poll would hold each event up
+        # to the poll timeout (Quix's default 1 s) while its sibling partition is empty.
+        consumer_poll_timeout=0.02,
         loglevel=logging.WARNING,
         # Topics come from `cartstream topics create`; internal changelog topics are created here.
         auto_create_topics=True,

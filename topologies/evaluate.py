@@ -55,17 +55,15 @@ VECTOR_WAIT_S = 60.0
 # Without any new list for this long, something is stuck: give up with the logs.
 STALL_TIMEOUT_S = 180.0
 SNAPSHOT_EVERY = 500
-COMMIT_INTERVAL_S = 0.25
 
 
 def evaluation_settings(settings: Settings, run_id: str, state_dir: Path) -> Settings:
-    """Fresh topic and group names, private state, snapshots and commits as in the demo."""
+    """Fresh topic and group names, private state, snapshots as in the demo."""
     return settings.model_copy(update={
         "topic_prefix": f"{settings.topic_prefix}eval-{run_id}.",
         "group_prefix": f"{settings.group_prefix}-eval-{run_id}",
         "state_dir": state_dir,
         "snapshot_every": SNAPSHOT_EVERY,
-        "commit_interval": COMMIT_INTERVAL_S,
     })
 
 

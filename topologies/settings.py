@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,7 +45,10 @@ class Settings(BaseSettings):
     redis_port: int = Field(default=6379, ge=1, le=65535)
     session_timeout_ms: int = Field(default=10_000, ge=6_000, le=300_000,
                                     description="how long a silent instance keeps its partitions")
-    commit_interval: float = Field(default=1.0, gt=0, le=60, description="seconds between commits")
+    processing_guarantee: Literal["exactly-once", "at-least-once"] = Field(
+        default="exactly-once", description="Quix Streams topologies' processing guarantee")
+    commit_interval: float = Field(default=0.1, gt=0, le=60,
+                                   description="seconds between commits; exactly-once lists are visible at commit")
     dedupe_window_ms: int = Field(
         default=24 * 3600 * 1000, gt=0, description="event-time window in which a repeated event_id is dropped"
     )
