@@ -38,7 +38,6 @@ class RedisMirror:
         self.skipped = 0
         self.dropped = 0
         self._lock = threading.Lock()
-        self._stopped = threading.Event()
 
     def key(self, user_id: str) -> str:
         return f"{self.prefix}recs:{user_id}"
@@ -69,14 +68,12 @@ class RedisMirror:
     def start_catching_up(self) -> "RedisMirror":
         """Retry the lists kept aside every cool-down on a daemon thread, events or not."""
         def loop() -> None:
-            while not self._stopped.wait(self.cooldown_s):
+            while True:
+                time.sleep(self.cooldown_s)
                 self.catch_up()
 
         threading.Thread(target=loop, name="redis-catch-up", daemon=True).start()
         return self
-
-    def stop(self) -> None:
-        self._stopped.set()
 
     def _write_pending(self, first: str | None) -> bool:
         # The newest list first, then a bounded chunk of the backlog, oldest first, so one

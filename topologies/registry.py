@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
 
 from .exceptions import CartstreamError
 from .settings import Settings
-
-if TYPE_CHECKING:
-    from quixstreams import Application
 
 # Lazy on purpose: `cartstream infra ...` must not pay for importing Quix Streams.
 TOPOLOGIES: dict[str, str] = {
@@ -21,21 +17,12 @@ TOPOLOGIES: dict[str, str] = {
 }
 
 
-def _module(name: str):
+def run_topology(name: str, settings: Settings) -> None:
+    """Run topology `name` until it is stopped; the embedder and trainer have loops of their own."""
     try:
-        return importlib.import_module(TOPOLOGIES[name])
+        module = importlib.import_module(TOPOLOGIES[name])
     except KeyError:
         raise CartstreamError(f"unknown topology {name!r}; choose one of {', '.join(sorted(TOPOLOGIES))}") from None
-
-
-def build_topology(name: str, settings: Settings) -> "Application":
-    """The Quix Streams Application of topology `name`."""
-    return _module(name).build(settings)
-
-
-def run_topology(name: str, settings: Settings) -> None:
-    """Run topology `name` until it is stopped; the trainer has a loop of its own, not an Application."""
-    module = _module(name)
     if hasattr(module, "run"):
         module.run(settings)
     else:
