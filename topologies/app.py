@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import logging
-
 from quixstreams import Application
 
 from .settings import Settings
+from .topics import require_topics
 
 
 def make_application(settings: Settings, topology: str, **overrides) -> Application:
-    """An Application (exactly-once by default) with its own consumer group and state folder."""
+    """An Application (exactly-once by default) with its own consumer group and state folder.
+
+    The design's topics must exist (`cartstream topics create` gives them their cleanup
+    policies); Quix creates only its internal changelog and repartition topics.
+    """
+    require_topics(settings)
     options = dict(
         broker_address=settings.bootstrap_servers,
         consumer_group=settings.consumer_group(topology),
@@ -22,7 +26,8 @@ def make_application(settings: Settings, topology: str, **overrides) -> Applicat
         # group is known to be idle or to have data; a long poll would hold each event up
         # to the poll timeout (Quix's default 1 s) while its sibling partition is empty.
         consumer_poll_timeout=0.02,
-        loglevel=logging.WARNING,
+        # Logging is the process's own (JSON lines under `cartstream run`), not Quix's.
+        loglevel=None,
         # Topics come from `cartstream topics create`; internal changelog topics are created here.
         auto_create_topics=True,
         # Quix gives every start a fresh transactional.id, so a crashed instance's open

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import warnings
 from pathlib import Path
@@ -13,6 +14,7 @@ from pydantic_settings import SettingsError
 
 from ..compose.exceptions import InfraError
 from ..compose.infra import LocalInfra
+from ..models.exceptions import ModelsError
 from .exceptions import CartstreamError
 from .registry import TOPOLOGIES
 from .settings import Settings
@@ -82,9 +84,12 @@ def cmd_topics(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from . import logs
     from .registry import run_topology
 
-    run_topology(args.topology, settings_from(args))
+    settings = settings_from(args)
+    logs.configure(args.topology)
+    run_topology(args.topology, settings)
     return 0
 
 
@@ -307,10 +312,13 @@ def main(argv: list[str] | None = None) -> int:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
         print(f"cartstream: error: invalid setting {where}: {first['msg']}", file=sys.stderr)
-    except (CartstreamError, InfraError) as exc:
+    except (CartstreamError, InfraError, ModelsError) as exc:
         print(f"cartstream: error: {exc}", file=sys.stderr)
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # anything else still ends in one line; the log keeps the traceback
+        logging.getLogger("cartstream").debug("unexpected error", exc_info=True)
+        print(f"cartstream: error: {type(exc).__name__}: {exc}", file=sys.stderr)
     return 1
 
 

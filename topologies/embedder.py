@@ -28,6 +28,7 @@ from .global_tables import TableReader
 from .observability import Metrics
 from .service import serve
 from .settings import Settings
+from .topics import require_topics
 
 NAME = "embedder"
 log = logging.getLogger(__name__)
@@ -179,6 +180,7 @@ class Embedder:
 
 def build(settings: Settings) -> Embedder:
     """The embedder with its model loaded and its memory of published vectors."""
+    require_topics(settings)
     model = TextEmbedder(settings.embed_model_dir(), threads=settings.embed_threads)
     return Embedder(settings, model)
 

@@ -43,7 +43,8 @@ def _dead_letter_writer(metrics: Metrics | None):
 
 def _to_dead_letter(rejected: Rejected) -> bytes:
     ctx = message_context()
-    log.warning("dead letter from %s[%s]@%s: %s", ctx.topic, ctx.partition, ctx.offset, rejected.reason)
+    log.warning("dead letter: %s", rejected.reason,
+                extra={"topic": ctx.topic, "partition": ctx.partition, "offset": ctx.offset})
     return dead_letter_for(
         ctx.topic, ctx.partition, ctx.offset, rejected.key, rejected.value, rejected.reason,
         failed_at_ms=int(time.time() * 1000),
@@ -76,7 +77,7 @@ def deduplicated(sdf: StreamingDataFrame, dedupe: DuplicateFilter,
             return True
         if dedupe.is_new(state, event.event_id, event.event_time):
             return True
-        log.info("duplicate event %s for key %s skipped", event.event_id, accepted.key)
+        log.info("duplicate event skipped", extra={"event_id": event.event_id, "user_id": accepted.key})
         if metrics is not None:
             metrics.duplicates.inc()
         return False

@@ -69,6 +69,7 @@ class RecommenderStep:
             outcome = recommend(user, event, self.tables, ranker, k=self.settings.recommendations_k,
                                 model_version=ranker.version, model_name=model_name)
         if outcome.rejected is not None:
+            log.warning("dead letter: %s", outcome.rejected, extra={"event_id": event.event_id, "user_id": event.user_id})
             return {"dead_letter": self._dead_letter(accepted, outcome.rejected)}
         state.set("user", user.to_dict())
         self._observe(outcome, model_name, ranker)
