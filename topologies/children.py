@@ -16,11 +16,26 @@ from .exceptions import CartstreamError
 from .registry import TOPOLOGIES
 from .settings import Settings
 
-__all__ = ["PRODUCT_TOPOLOGIES", "ChildTopologies", "product_topologies"]
+__all__ = ["PRODUCT_TOPOLOGIES", "ChildTopologies", "product_topologies", "run_settings"]
+
+# A list holds about ten shown items, each one training example when the diner acts next:
+# a snapshot every 500 examples puts a trained ranker (500 examples) live within seconds.
+RUN_SNAPSHOT_EVERY = 500
 
 # The product's topologies; the embedder joins when it is registered (without item
 # vectors the recommender ranks without similarity, as the design's degradation says).
 PRODUCT_TOPOLOGIES = ("embedder", "item-stats", "recommender", "trainer")
+
+
+def run_settings(settings: Settings, label: str, run_id: str, state_dir: Path) -> Settings:
+    """Settings of one demo or evaluation run: fresh topic and group names, private state,
+    fast snapshots, so a run never mixes with another or with the live pipeline."""
+    return settings.model_copy(update={
+        "topic_prefix": f"{settings.topic_prefix}{label}-{run_id}.",
+        "group_prefix": f"{settings.group_prefix}-{label}-{run_id}",
+        "state_dir": state_dir,
+        "snapshot_every": RUN_SNAPSHOT_EVERY,
+    })
 
 
 def product_topologies() -> list[str]:

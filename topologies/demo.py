@@ -36,7 +36,7 @@ from ..operators.evaluation import next_action_hit_rates, percentiles
 from ..operators.online_metrics import HitRate
 from ..operators.recommend import Event
 from ..schemas import CartEvent, Click
-from .children import ChildTopologies, product_topologies
+from .children import ChildTopologies, product_topologies, run_settings
 from .exceptions import CartstreamError
 from .settings import Settings
 from .synthetic import FoodWorld
@@ -44,23 +44,8 @@ from .topics import create_topics
 
 DEMO_SEED = 7
 DEMO_RESTAURANTS = 12
-# A list holds about ten shown items, each one training example when the diner acts next:
-# a snapshot every 500 examples puts a trained ranker (500 examples) live within seconds.
-DEMO_SNAPSHOT_EVERY = 500
-# Exactly-once output becomes visible when its transaction commits, so the commit
-# interval is the floor of the latency a read_committed consumer sees.
 STARTUP_TIMEOUT_S = 180.0
 DRAIN_TIMEOUT_S = 60.0
-
-
-def demo_settings(settings: Settings, run_id: str, state_dir: Path) -> Settings:
-    """The demo's settings: fresh topic and group names, private state, fast snapshots."""
-    return settings.model_copy(update={
-        "topic_prefix": f"{settings.topic_prefix}demo-{run_id}.",
-        "group_prefix": f"{settings.group_prefix}-demo-{run_id}",
-        "state_dir": state_dir,
-        "snapshot_every": DEMO_SNAPSHOT_EVERY,
-    })
 
 
 @dataclasses.dataclass
@@ -127,7 +112,7 @@ def run_demo(settings: Settings, users: int, events: int, rate: float) -> int:
     """Run the demo end to end; 0 when every event got its list."""
     run_id = uuid.uuid4().hex[:8]
     run_dir = Path(tempfile.mkdtemp(prefix=f"cartstream-demo-{run_id}-"))
-    settings = demo_settings(settings, run_id, run_dir / "state")
+    settings = run_settings(settings, "demo", run_id, run_dir / "state")
     world = FoodWorld.generate(seed=DEMO_SEED, restaurants=DEMO_RESTAURANTS, diners=users)
     # About five events a session: enough sessions for `events`, then the first `events` in time.
     stream = world.events(sessions=math.ceil(events / (5 * users)) + 1)[:events]

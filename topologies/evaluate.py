@@ -40,7 +40,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from ..operators.datasets import OrderLog
 from ..operators.evaluation import percentiles, prequential_scores
 from ..operators.recommend import Event
-from .children import ChildTopologies, product_topologies
+from .children import ChildTopologies, product_topologies, run_settings
 from .exceptions import CartstreamError
 from .settings import Settings
 from .topics import create_topics
@@ -54,17 +54,6 @@ MENU_LOOKAHEAD = 100
 VECTOR_WAIT_S = 60.0
 # Without any new list for this long, something is stuck: give up with the logs.
 STALL_TIMEOUT_S = 180.0
-SNAPSHOT_EVERY = 500
-
-
-def evaluation_settings(settings: Settings, run_id: str, state_dir: Path) -> Settings:
-    """Fresh topic and group names, private state, snapshots as in the demo."""
-    return settings.model_copy(update={
-        "topic_prefix": f"{settings.topic_prefix}eval-{run_id}.",
-        "group_prefix": f"{settings.group_prefix}-eval-{run_id}",
-        "state_dir": state_dir,
-        "snapshot_every": SNAPSHOT_EVERY,
-    })
 
 
 @dataclasses.dataclass
@@ -221,7 +210,7 @@ def run_evaluation(settings: Settings, log: OrderLog, rate: float | None = None,
     """Replay `log` through the product topologies and report prequential scores; 0 on success."""
     run_id = uuid.uuid4().hex[:8]
     run_dir = Path(tempfile.mkdtemp(prefix=f"cartstream-eval-{run_id}-"))
-    settings = evaluation_settings(settings, run_id, run_dir / "state")
+    settings = run_settings(settings, "eval", run_id, run_dir / "state")
     stream = log.replay()
     carts = [e for topic, e in stream if topic == "carts"]
     print(f"cartstream evaluate: {label}, {len(log.orders)} orders, {log.adds} adds, {len(log.products)} items; "
