@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, KafkaException
@@ -75,6 +76,13 @@ def create_topics(settings: Settings, specs: tuple[TopicSpec, ...] = TOPICS) -> 
             if error.code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise BrokerUnavailableError(f"creating topic {name} failed: {error.str()}") from None
             outcome[name] = "exists"
+    # Creation returns before every broker's metadata lists the topics; callers that
+    # assign partitions right away need them listed, so wait until they are.
+    deadline = time.monotonic() + 30
+    while not set(outcome) <= set(existing_topics(admin)):
+        if time.monotonic() > deadline:
+            raise BrokerUnavailableError("created topics did not appear in the broker's metadata within 30s")
+        time.sleep(0.1)
     return outcome
 
 
