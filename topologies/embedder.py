@@ -24,7 +24,7 @@ from ..operators.validation import Accepted, dead_letter_for, validate_record
 from ..operators.vectorize import KnownVector, vectorize
 from ..schemas import ItemVector
 from .exceptions import BrokerUnavailableError
-from .global_tables import TableReader
+from .global_tables import read_to_end
 from .observability import Metrics
 from .service import serve
 from .settings import Settings
@@ -45,13 +45,7 @@ def known_vectors(settings: Settings) -> dict[str, KnownVector]:
             v = ItemVector.from_json(value)
             known[key] = KnownVector(v.text_hash, v.model_id, v.vector_array())
 
-    lock = threading.Lock()
-    reader = TableReader(settings, {settings.topic("item-vectors"): keep}, lock).start()
-    try:
-        if not reader.wait_caught_up(settings.tables_timeout_s):
-            raise BrokerUnavailableError("item-vectors could not be read to its end in time")
-    finally:
-        reader.stop()
+    read_to_end(settings, settings.topic("item-vectors"), keep)
     return known
 
 

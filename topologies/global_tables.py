@@ -195,3 +195,13 @@ class TableReader:
         if self._thread.is_alive():
             self._thread.join(timeout)
 
+
+
+def read_to_end(settings: Settings, topic: str, handler: Handler) -> None:
+    """Apply every record of `topic` (full name), from the beginning to its current end, then stop."""
+    reader = TableReader(settings, {topic: handler}, threading.Lock()).start()
+    try:
+        if not reader.wait_caught_up(settings.tables_timeout_s):
+            raise BrokerUnavailableError(f"{topic} could not be read to its end in time")
+    finally:
+        reader.stop()

@@ -7,30 +7,21 @@ keeps the newest snapshot's input offsets: the examples since then are not learn
 
 from __future__ import annotations
 
-import threading
 
 from confluent_kafka import Producer
 
 from ..schemas import ModelSnapshot
 from .exceptions import CartstreamError
-from .global_tables import TableReader
+from .global_tables import read_to_end
 from .settings import Settings
 
 
 def all_snapshots(settings: Settings) -> list[ModelSnapshot]:
     """Every snapshot still on the topic, by model name and version."""
     found: list[ModelSnapshot] = []
-    lock = threading.Lock()
-    reader = TableReader(settings, {settings.topic("model-snapshots"):
-                                    lambda key, value: value is not None and found.append(ModelSnapshot.from_json(value))},
-                         lock).start()
-    try:
-        if not reader.wait_caught_up(settings.tables_timeout_s):
-            raise CartstreamError("model-snapshots could not be read to its end in time")
-    finally:
-        reader.stop()
-    with lock:
-        return sorted(found, key=lambda s: (s.model_name, s.version))
+    read_to_end(settings, settings.topic("model-snapshots"),
+                lambda key, value: value is not None and found.append(ModelSnapshot.from_json(value)))
+    return sorted(found, key=lambda s: (s.model_name, s.version))
 
 
 def rollback(settings: Settings, model_name: str, version: int) -> ModelSnapshot:
