@@ -7,7 +7,6 @@ keeps the newest snapshot's input offsets: the examples since then are not learn
 
 from __future__ import annotations
 
-
 from confluent_kafka import Producer
 
 from ..schemas import ModelSnapshot
