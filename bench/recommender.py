@@ -10,8 +10,14 @@ child process:
   event's producer timestamp (its event_time, set at send) to the list's arrival at a
   read_committed consumer. Rates step up until p99 passes 100 ms.
 
+Beside wall-clock rates it reports the recommender's own CPU time per event during the
+sustained phase (all its threads, from /proc), which a machine shared with other work
+disturbs far less than throughput.
+
 Run with the broker up: ``.venv/bin/python bench/recommender.py [--quick]``. Prints a
-table and writes ``bench/results/recommender.json``.
+table and writes ``bench/results/recommender.json``. ``--py-spy FILE`` samples the
+recommender with py-spy (installed separately) during the sustained phase and writes the
+samples to FILE.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import signal
 import subprocess
 import sys
 import threading
@@ -123,6 +130,22 @@ class Arrivals:
         self._thread.join(5)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of a process and all its descendants so far (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except FileNotFoundError:  # the process ended meanwhile
+            continue
+    return total
+
+
 def percentile(values, q):
     return float(np.percentile(values, q)) if len(values) else float("nan")
 
@@ -137,6 +160,7 @@ def main() -> int:
     parser.add_argument("--commit-interval", type=float, default=Settings().commit_interval)
     parser.add_argument("--at-least-once", action="store_true", help="exactly-once off")
     parser.add_argument("--quick", action="store_true", help="smaller backlog, two rates")
+    parser.add_argument("--py-spy", metavar="FILE", help="profile the recommender with py-spy into FILE")
     args = parser.parse_args()
     if args.quick:
         args.backlog, args.rates, args.seconds = 5_000, "250,1000", 8.0
@@ -165,10 +189,18 @@ def main() -> int:
         assert arrivals.wait_for(1, 180), "the recommender published nothing within 180 s"
         # Skip the warm-up (table loading, first rebalance), then time the rest of the backlog.
         warm = len(arrivals.wait_for(args.backlog // 10, 120))
-        t0 = time.time()
+        spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--format", "raw",
+                                "--rate", "100", "--pid", str(child.pid), "--output", args.py_spy],
+                               stdout=subprocess.DEVNULL) if args.py_spy else None
+        t0, cpu0, load = time.time(), cpu_seconds(child.pid), os.getloadavg()[0]
         done = len(arrivals.wait_for(args.backlog, 600)) - warm
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its samples when interrupted
+            spy.wait(60)
         sustained = done / (time.time() - t0)
-        print(f"sustained: {sustained:,.0f} events/s per process ({done} lists after warm-up)")
+        cpu_ms = (cpu_seconds(child.pid) - cpu0) / done * 1000
+        print(f"sustained: {sustained:,.0f} events/s per process ({done} lists after warm-up); "
+              f"recommender CPU {cpu_ms:.2f} ms/event; load average {load:.2f}")
 
         steps = []
         sent = args.backlog
@@ -179,10 +211,11 @@ def main() -> int:
             lists = arrivals.wait_for(sent, 60 + args.seconds)[sent - len(batch):]
             latencies = [(arrived * 1000 - rec["trigger_event_time"]) for arrived, rec in lists]
             step = {"offered_per_s": rate, "lists": len(lists), "p50_ms": percentile(latencies, 50),
-                    "p99_ms": percentile(latencies, 99), "p999_ms": percentile(latencies, 99.9)}
+                    "p99_ms": percentile(latencies, 99), "p999_ms": percentile(latencies, 99.9),
+                    "load_average_1m": os.getloadavg()[0]}
             steps.append(step)
             print(f"offered {rate:>6.0f}/s: p50 {step['p50_ms']:7.1f} ms  p99 {step['p99_ms']:7.1f} ms  "
-                  f"p99.9 {step['p999_ms']:7.1f} ms  ({len(lists)}/{len(batch)} lists)")
+                  f"p99.9 {step['p999_ms']:7.1f} ms  ({len(lists)}/{len(batch)} lists, load {step['load_average_1m']:.2f})")
             if step["p99_ms"] > 100 or len(lists) < len(batch):
                 break
     finally:
@@ -194,7 +227,8 @@ def main() -> int:
     RESULTS.write_bytes(orjson.dumps({
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "items": args.items, "users": args.users, "exactly_once": not args.at_least_once, "commit_interval_s": args.commit_interval,
-        "sustained_events_per_s": sustained, "latency_steps": steps,
+        "sustained_events_per_s": sustained, "recommender_cpu_ms_per_event": cpu_ms,
+        "load_average_1m": load, "latency_steps": steps,
     }, option=orjson.OPT_INDENT_2))
     print(f"wrote {RESULTS}")
     return 0

@@ -117,24 +117,50 @@ class Ranker:
 
         A NaN is a feature the row lacks, as a missing key is to `predict_one`.
         """
-        linear = _linear_parts(self.model)
-        if linear is None:
+        parts = self._linear_scoring(tuple(columns))
+        if parts is None:
             return np.array([self.predict_one({c: v for c, v in zip(columns, row) if v == v})
                              for row in X.tolist()])
-        scaler, regression = linear
-        # `.get`, not `[]`: River's statistics are defaultdicts that a lookup would grow.
-        means = np.array([scaler.means.get(c, 0.0) for c in columns])
-        variances = np.array([scaler.vars.get(c, 0.0) for c in columns])
-        weights = regression.weights
-        scaled = (X - means) / np.sqrt(np.where(variances > 0, variances, 1.0))
-        scaled[:, variances == 0] = 0.0
+        means, stds, weights, intercept = parts
+        scaled = (X - means) / stds
         scaled[np.isnan(X)] = 0.0
-        logits = scaled @ np.array([weights.get(c, 0.0) for c in columns]) + regression.intercept
+        logits = scaled @ weights + intercept
         p = 1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))
         # River's sigmoid is exactly 0 or 1 beyond +-30: ties there are broken by item id.
         p[logits < -30] = 0.0
         p[logits > 30] = 1.0
         return p
+
+    def _linear_scoring(self, columns: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+        """Means, standard deviations, weights and intercept of a `default_model`-shaped
+        model over ``columns``, or None for any other model.
+
+        They change only when the model learns, so they are kept until ``examples_seen``
+        moves: a recommender's ranker only scores, and rebuilding them per list costs more
+        than the scoring itself.
+        """
+        key = (self.examples_seen, columns)
+        cached = self.__dict__.get("_scoring")  # never pickled, see __getstate__
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        linear = _linear_parts(self.model)
+        parts = None
+        if linear is not None:
+            scaler, regression = linear
+            # `.get`, not `[]`: River's statistics are defaultdicts that a lookup would grow.
+            variances = np.array([scaler.vars.get(c, 0.0) for c in columns])
+            flat = variances == 0
+            # The scaler maps a feature without variance to 0: a zero weight drops it alike.
+            weights = np.array([0.0 if f else regression.weights.get(c, 0.0) for c, f in zip(columns, flat)])
+            parts = (np.array([scaler.means.get(c, 0.0) for c in columns]),
+                     np.sqrt(np.where(flat, 1.0, variances)), weights, float(regression.intercept))
+        self._scoring = (key, parts)
+        return parts
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_scoring", None)
+        return state
 
     def rank(
         self, candidates: Sequence[tuple[str, Mapping[str, float]]], k: int

@@ -1,8 +1,11 @@
 """Which items are worth scoring for a diner right now, and why each one came up.
 
-With an active cart, a cart belongs to one restaurant: the candidates are all of that
-restaurant's available items not yet in the cart (menus are small, so all are scored),
-with complements flagged. Without a cart: nearest neighbours of the taste vector,
+With an active cart, a cart belongs to one restaurant: the candidates are that
+restaurant's available items not yet in the cart, with complements flagged. A menu is
+usually small enough to score whole; a bigger one (a grocery store) is cut to a
+pre-selection of at most ``max_cart_candidates``: co-visitation neighbours of the cart
+and recently seen items first, as direct evidence, then the items most like the diner's
+taste and the trending ones, alternately. Without a cart: nearest neighbours of the taste vector,
 co-visitation neighbours of recent items, and trending items for cold start. Recent
 items may come back (reordering a favourite is common in food); cart items never do.
 Unknown and unavailable items never become candidates.
@@ -33,6 +36,12 @@ Examples
 lassi ('menu',) curry None
 naan ('covisitation', 'menu') curry curry
 
+With a cap of one, the co-visited naan is the one kept:
+
+>>> [c.item_id for c in candidates_for(state, catalog, covisitation=covis, trending=trending,
+...                                    max_cart_candidates=1)]
+['naan']
+
 >>> state.on_cart("checkout", None, quantity=1, event_time=2_000)
 >>> [(c.item_id, c.sources) for c in candidates_for(state, catalog, covisitation=covis, trending=trending)]
 [('naan', ('covisitation',)), ('pizza', ('trending',))]
@@ -41,12 +50,14 @@ naan ('covisitation', 'menu') curry curry
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import NamedTuple, Protocol
 
 import numpy as np
 
 from cartstream.operators.catalog import Catalog, ItemInfo
+from cartstream.operators.item_vectors import ItemVectors
 from cartstream.operators.user_state import UserState
 
 __all__ = ["COMPLEMENTS", "Candidate", "CandidateSource", "candidates_for"]
@@ -124,10 +135,12 @@ def candidates_for(
     trending: Popularity,
     taste: np.ndarray | None = None,
     search: Search | None = None,
+    vectors: Mapping[str, np.ndarray] | None = None,
     k_ann: int = 50,
     k_neighbours: int = 20,
     k_trending: int = 20,
     max_anchors: int = 5,
+    max_cart_candidates: int | None = None,
 ) -> list[Candidate]:
     """The candidates for ``state``, sorted by item id.
 
@@ -146,58 +159,105 @@ def candidates_for(
         Without it (or ``search``), that source is skipped.
     search
         ``search(vector, k) -> [(item_id, score), ...]``: the vector index.
+    vectors
+        Item id -> vector: with ``taste``, how a big menu is pre-selected by likeness.
     k_ann, k_neighbours, k_trending
         How many items each source contributes at most (before filtering).
     max_anchors
         Without a cart, how many of the most recent items seed co-visitation.
+    max_cart_candidates
+        With a cart, the most menu items scored; None scores the whole menu.
     """
     if state.cart_restaurant is not None:
-        return _cart_candidates(state, catalog, covisitation, k_neighbours)
+        in_cart = [catalog.get(i) for i in sorted(state.cart)]
+        in_cart = [info for info in in_cart if info is not None]  # a deleted item is no anchor
+        best = _best_neighbours([info.item_id for info in in_cart], covisitation, k_neighbours)
+        menu = [info for info in catalog.available_items_of(state.cart_restaurant) if info.item_id not in state.cart]
+        if max_cart_candidates is not None and len(menu) > max_cart_candidates:
+            menu = _preselected(menu, max_cart_candidates, covisited=best, recent_ids=state.recent_ids(),
+                                similar=_most_similar(menu, taste, vectors or {}), trending=trending)
+        return _cart_candidates(menu, in_cart, best)
 
     best = _best_neighbours(state.recent_ids()[:max_anchors], covisitation, k_neighbours)
     offered = [
-        (CandidateSource.ANN, [item_id for item_id, _ in search(taste, k_ann)] if taste is not None and search else []),
-        (CandidateSource.COVISITATION, best),
-        (CandidateSource.TRENDING, [item_id for item_id, _ in trending.top(k_trending)]),
+        (CandidateSource.ANN.value, [item_id for item_id, _ in search(taste, k_ann)] if taste is not None and search else []),
+        (CandidateSource.COVISITATION.value, best),
+        (CandidateSource.TRENDING.value, [item_id for item_id, _ in trending.top(k_trending)]),
     ]
-    found: dict[str, set[str]] = {}
-    for source, item_ids in offered:
-        name = source.value
+    # The sources are offered in name order and list each item once, so every item's
+    # sources come out sorted.
+    found: dict[str, list[str]] = {}
+    for name, item_ids in offered:
         for item_id in item_ids:
-            found.setdefault(item_id, set()).add(name)
+            found.setdefault(item_id, []).append(name)
 
     candidates = []
+    get = catalog.items.get
     for item_id in sorted(found):
-        info = catalog.get(item_id)
+        info = get(item_id)
         if info is not None and info.available:
-            score, anchor = best.get(item_id, (0.0, None))
-            candidates.append(Candidate(info, tuple(sorted(found[item_id])), score, covisited_with=anchor))
+            score, anchor = best.get(item_id, _NO_NEIGHBOUR)
+            candidates.append(Candidate(info, tuple(found[item_id]), score, anchor))
     return candidates
 
 
-def _cart_candidates(state: UserState, catalog: Catalog, covisitation: Neighbours, k: int) -> list[Candidate]:
-    in_cart = [catalog.get(i) for i in sorted(state.cart)]
-    in_cart = [info for info in in_cart if info is not None]  # a deleted item is no anchor
-    best = _best_neighbours([info.item_id for info in in_cart], covisitation, k)
-    cart_categories = {info.category for info in in_cart}
+_NO_NEIGHBOUR = (0.0, None)
+_MENU = (CandidateSource.MENU.value,)
+_MENU_AND_COVISITATION = tuple(sorted((CandidateSource.MENU.value, CandidateSource.COVISITATION.value)))
+
+
+def _cart_candidates(menu: list[ItemInfo], in_cart: list[ItemInfo],
+                     best: dict[str, tuple[float, str]]) -> list[Candidate]:
+    complement_of = _complement_anchors(in_cart)
     candidates = []
-    for info in catalog.available_items_of(state.cart_restaurant):
-        if info.item_id in state.cart:
-            continue
-        score, anchor = best.get(info.item_id, (0.0, None))
-        sources = {CandidateSource.MENU.value}
-        if anchor is not None:
-            sources.add(CandidateSource.COVISITATION.value)
-        candidates.append(
-            Candidate(
-                item=info,
-                sources=tuple(sorted(sources)),
-                covisitation=score,
-                covisited_with=anchor,
-                complement_of=_complemented(info, in_cart, cart_categories),
-            )
-        )
+    for info in menu:
+        score, anchor = best.get(info.item_id, _NO_NEIGHBOUR)
+        sources = _MENU if anchor is None else _MENU_AND_COVISITATION
+        candidates.append(Candidate(info, sources, score, anchor, complement_of.get(info.category)))
     return candidates
+
+
+def _preselected(menu: list[ItemInfo], cap: int, *, covisited: dict[str, tuple[float, str]],
+                 recent_ids: list[str], similar: list[str], trending: Popularity) -> list[ItemInfo]:
+    """At most ``cap`` items of ``menu`` (sorted by id), in the same order.
+
+    Co-visitation neighbours of the cart (best first) and recently seen items (latest
+    first) are evidence about this diner and this cart, so they go in first. The rest of
+    the budget alternates between the items most like the taste and the trending ones
+    (the best ``cap`` of the whole catalog that are on this menu), so neither crowds the
+    other out; the menu in id order fills whatever is left when both run dry.
+    """
+    on_menu = {info.item_id for info in menu}
+    covisited_ids = sorted(covisited, key=lambda item_id: (-covisited[item_id][0], item_id))
+    popular = [item_id for item_id, score in trending.top(cap) if score > 0]
+    kept: dict[str, None] = {}
+    offered = itertools.chain(covisited_ids, recent_ids, _alternating(similar, popular), (i.item_id for i in menu))
+    for item_id in offered:
+        if item_id in on_menu and item_id not in kept:
+            kept[item_id] = None
+            if len(kept) == cap:
+                break
+    return [info for info in menu if info.item_id in kept]
+
+
+def _most_similar(menu: list[ItemInfo], taste: np.ndarray | None, vectors: Mapping[str, np.ndarray]) -> list[str]:
+    """Menu item ids by cosine with ``taste``, best first, ties by id; none without a taste."""
+    if taste is None:
+        return []
+    item_ids = [info.item_id for info in menu]
+    scores = ItemVectors.of(vectors).cosines(taste, item_ids)
+    # A stable sort of a list sorted by id breaks ties by id.
+    return [item_ids[n] for n in np.argsort(-scores, kind="stable").tolist() if scores[n] > 0]
+
+
+def _alternating(*rankings: Iterable[str]) -> Iterator[str]:
+    """The first of each ranking, then the second of each, and so on.
+
+    >>> list(_alternating(["a", "b", "c"], ["x"]))
+    ['a', 'x', 'b', 'c']
+    """
+    for row in itertools.zip_longest(*rankings):
+        yield from (item_id for item_id in row if item_id is not None)
 
 
 def _best_neighbours(anchors: list[str], covisitation: Neighbours, k: int) -> dict[str, tuple[float, str]]:
@@ -210,11 +270,19 @@ def _best_neighbours(anchors: list[str], covisitation: Neighbours, k: int) -> di
     return best
 
 
-def _complemented(info: ItemInfo, in_cart: list[ItemInfo], cart_categories: set[str]) -> str | None:
-    """The first cart item (by id) that ``info`` rounds off, if its category is missing."""
-    if info.category in cart_categories:
-        return None
-    for other in in_cart:
-        if info.category in COMPLEMENTS[other.category]:
-            return other.item_id
-    return None
+def _complement_anchors(in_cart: list[ItemInfo]) -> dict[str, str]:
+    """Category -> the first cart item (by id) that an item of that category rounds off;
+    only categories missing from the cart.
+
+    >>> from cartstream.operators.catalog import ItemInfo
+    >>> _complement_anchors([ItemInfo("curry", "r1", "Butter Chicken", "main", "indian", 12.0, False),
+    ...                      ItemInfo("naan", "r1", "Garlic Naan", "side", "indian", 3.0, True)])
+    {'drink': 'curry', 'dessert': 'curry'}
+    """
+    cart_categories = {info.category for info in in_cart}
+    anchors: dict[str, str] = {}
+    for info in in_cart:
+        for category in COMPLEMENTS[info.category]:
+            if category not in cart_categories:
+                anchors.setdefault(category, info.item_id)
+    return anchors

@@ -90,6 +90,8 @@ class Catalog:
     def __init__(self) -> None:
         self.items: dict[str, ItemInfo] = {}
         self._by_restaurant: dict[str, set[str]] = {}
+        # Each event with a cart lists its restaurant's menu: sorted once per menu change.
+        self._available_of: dict[str, list[ItemInfo]] = {}
 
     def __len__(self) -> int:
         return len(self.items)
@@ -102,12 +104,14 @@ class Catalog:
         self.delete(info.item_id)
         self.items[info.item_id] = info
         self._by_restaurant.setdefault(info.restaurant_id, set()).add(info.item_id)
+        self._available_of.pop(info.restaurant_id, None)
 
     def delete(self, item_id: str) -> None:
         """Forget an item; deleting an unknown item does nothing (tombstones may repeat)."""
         info = self.items.pop(item_id, None)
         if info is None:
             return
+        self._available_of.pop(info.restaurant_id, None)
         ids = self._by_restaurant[info.restaurant_id]
         ids.discard(item_id)
         if not ids:
@@ -117,9 +121,14 @@ class Catalog:
         return self.items.get(item_id)
 
     def available_items_of(self, restaurant_id: str) -> list[ItemInfo]:
-        """The restaurant's available items, sorted by item id."""
-        ids = sorted(self._by_restaurant.get(restaurant_id, ()))
-        return [self.items[i] for i in ids if self.items[i].available]
+        """The restaurant's available items, sorted by item id (a list the caller must not change)."""
+        listed = self._available_of.get(restaurant_id)
+        if listed is None:
+            ids = sorted(self._by_restaurant.get(restaurant_id, ()))
+            listed = [self.items[i] for i in ids if self.items[i].available]
+            if ids:
+                self._available_of[restaurant_id] = listed
+        return listed
 
     def available_ids(self) -> list[str]:
         """Ids of every available item, sorted."""

@@ -49,6 +49,7 @@ import bisect
 import heapq
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -58,8 +59,8 @@ from cartstream.operators.online_metrics import MRR, NDCG, HitRate
 from cartstream.operators.recommend import Event
 from cartstream.operators.user_state import UserState
 
-__all__ = ["CoVisited", "MostAdded", "SystemScores", "next_action_hit_rates", "percentiles",
-           "prequential_scores"]
+__all__ = ["CoVisited", "MenuRelease", "MostAdded", "SystemScores", "menu_releases", "next_action_hit_rates",
+           "percentiles", "prequential_scores"]
 
 
 class MostAdded:
@@ -186,25 +187,31 @@ def next_action_hit_rates(
 class SystemScores:
     """HR, NDCG and MRR at ``k`` of one system's lists, with what they covered and how they were ranked.
 
-    A list that never came (None) is judged as a miss and counted in ``missing``.
+    A list that never came (None) is judged as a miss and counted in ``missing``. Every
+    add is judged twice over: among all adds, and among adds of items added before
+    (``known``), the only ones a system that learns from adds can get right. A hit on an
+    item nobody had added before (``hits_on_new_items``) means the list knew the future:
+    in a leak-free replay it stays 0.
 
     >>> scores = SystemScores(k=3)
     >>> scores.update(["a", "b", "c"], "b", degraded=True)
-    >>> scores.update(None, "a")
+    >>> scores.update(None, "a", known=False)
     >>> r = scores.report(catalog_size=10)
     >>> r["hr@3"], r["ndcg@3"], r["missing"], r["coverage"], r["degraded_share"]
     (0.5, 0.315465, 1, 0.3, 1.0)
+    >>> r["hr@3_known_items"], r["judged_known_items"], r["hits_on_new_items"]
+    (1.0, 1, 0)
     """
 
     def __init__(self, k: int = 10) -> None:
         self.k = k
         self.metrics = (HitRate(k), NDCG(k), MRR(k))
-        # Adds of items added before: the only ones a system without a catalog can get right.
-        self.known = HitRate(k)
+        self.known = (HitRate(k), NDCG(k), MRR(k))
         self.recommended: set[str] = set()
         self.degraded = 0
         self.missing = 0
         self.lists = 0
+        self.hits_on_new_items = 0
 
     def update(self, shown: Sequence[str] | None, acted: str, degraded: bool = False, known: bool = True) -> None:
         if shown is None:
@@ -214,21 +221,19 @@ class SystemScores:
             self.lists += 1
             self.degraded += degraded
             self.recommended.update(shown[: self.k])
-        for metric in self.metrics:
+        for metric in self.metrics + (self.known if known else ()):
             metric.update(shown, acted)
-        if known:
-            self.known.update(shown, acted)
+        self.hits_on_new_items += not known and acted in shown[: self.k]
 
     def report(self, catalog_size: int) -> dict:
         """The scores as JSON-ready numbers, rounded to six places."""
-        hr, ndcg, mrr = (m.get() for m in self.metrics)
+        names = (f"hr@{self.k}", f"ndcg@{self.k}", f"mrr@{self.k}")
         return {
-            f"hr@{self.k}": round(hr, 6),
-            f"ndcg@{self.k}": round(ndcg, 6),
-            f"mrr@{self.k}": round(mrr, 6),
+            **{name: round(m.get(), 6) for name, m in zip(names, self.metrics)},
             "judged": self.metrics[0].n,
-            f"hr@{self.k}_known_items": round(self.known.get(), 6),
-            "judged_known_items": self.known.n,
+            **{f"{name}_known_items": round(m.get(), 6) for name, m in zip(names, self.known)},
+            "judged_known_items": self.known[0].n,
+            "hits_on_new_items": self.hits_on_new_items,
             "missing": self.missing,
             "coverage": round(len(self.recommended) / catalog_size, 6) if catalog_size else 0.0,
             "distinct_recommended": len(self.recommended),
@@ -297,6 +302,51 @@ def prequential_scores(
         waiting[event.user_id] = (event.event_id, adds.top(k, exclude=exclude),
                                   covis.top(cart[-1], k, exclude=exclude) if cart else [])
     return {name: scores.report(catalog_size) for name, scores in systems.items()}
+
+
+class MenuRelease(NamedTuple):
+    """When a product's menu event may go out in a leak-free replay.
+
+    Attributes
+    ----------
+    first_add
+        Position, among the replay's cart events, of the first add of the item.
+    after
+        The event whose list judges that add (the adder's previous cart event), or None
+        when no list judges it: the menu event goes out only once that list is out, so
+        the list that is judged cannot hold an item that has not appeared yet.
+    item
+        The `menu-items` message.
+    """
+
+    first_add: int
+    after: str | None
+    item: dict
+
+
+def menu_releases(stream: Iterable[tuple[str, dict]]) -> list[MenuRelease]:
+    """The menu events of a replay (``(topic, value)`` pairs, as `OrderLog.replay` gives them),
+    each with the cart event that first adds its item and the event whose list must come first.
+
+    >>> stream = [("menu-items", {"item_id": "naan"}), ("carts", {"event_id": "a1", "user_id": "ann"}),
+    ...           ("carts", {"event_id": "b1", "user_id": "bob"}),
+    ...           ("menu-items", {"item_id": "lassi"}), ("carts", {"event_id": "a2", "user_id": "ann"})]
+    >>> [(r.item["item_id"], r.first_add, r.after) for r in menu_releases(stream)]
+    [('naan', 0, None), ('lassi', 2, 'a1')]
+    """
+    releases: list[MenuRelease] = []
+    previous: dict[str, str] = {}  # user -> their latest cart event so far
+    pending: list[dict] = []
+    carts = 0
+    for topic, value in stream:
+        if topic == "menu-items":
+            pending.append(value)
+            continue
+        releases += [MenuRelease(carts, previous.get(value["user_id"]), item) for item in pending]
+        pending.clear()
+        previous[value["user_id"]] = value["event_id"]
+        carts += 1
+    return releases
 
 
 def percentiles(values: Sequence[float], qs: Sequence[int] = (50, 99)) -> dict[int, float]:

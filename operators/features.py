@@ -35,6 +35,7 @@ import numpy as np
 
 from cartstream.operators.candidates import Candidate, CandidateSource
 from cartstream.operators.catalog import Catalog
+from cartstream.operators.item_vectors import ItemVectors
 from cartstream.operators.user_state import UserState
 
 __all__ = ["FEATURE_NAMES", "feature_matrix", "features_for", "reason_for"]
@@ -106,10 +107,10 @@ def feature_matrix(
     category_share = {category: state.category_share(category) for category in {i.category for i in items}}
     cuisine_share = {cuisine: state.cuisine_share(cuisine) for cuisine in {i.cuisine for i in items}}
     columns = {
-        "similarity": _similarities(taste, [i.item_id for i in items], vectors),
+        "similarity": ItemVectors.of(vectors).cosines(taste, [i.item_id for i in items]),
         "covisitation": [c.covisitation for c in candidates],
         # Counts are heavy-tailed; the log keeps one viral item from dwarfing the rest.
-        "popularity": [math.log1p(trending.score(i.item_id)) for i in items] if trending is not None else 0.0,
+        "popularity": np.log1p([trending.score(i.item_id) for i in items]) if trending is not None else 0.0,
         "category_affinity": [category_share[i.category] for i in items],
         "cuisine_affinity": [cuisine_share[i.cuisine] for i in items],
         "veg_match": 0.5 if veg_ratio is None else [veg_ratio if i.veg else 1.0 - veg_ratio for i in items],
@@ -165,22 +166,6 @@ def _closest_recent(item_id: str, state: UserState, vectors: Mapping[str, np.nda
 def _closeness(prices: np.ndarray, band: float) -> np.ndarray:
     # A ratio, not a difference: 2 vs 4 is as far apart as 10 vs 20.
     return np.minimum(prices, band) / np.maximum(prices, band)
-
-
-def _similarities(taste: np.ndarray | None, item_ids: Sequence[str],
-                  vectors: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Cosine of the taste vector with each item's vector (0 without one), in one product."""
-    scores = np.zeros(len(item_ids))
-    if taste is None:
-        return scores
-    rows = [n for n, i in enumerate(item_ids) if i in vectors]
-    if not rows:
-        return scores
-    matrix = np.array([vectors[item_ids[n]] for n in rows], dtype=np.float64)
-    norms = np.linalg.norm(matrix, axis=1) * float(np.linalg.norm(taste))
-    dots = matrix @ np.asarray(taste, dtype=np.float64)
-    scores[rows] = np.divide(dots, norms, out=np.zeros(len(rows)), where=norms > 0)
-    return scores
 
 
 def _cosine(a: np.ndarray | None, b: np.ndarray | None) -> float:

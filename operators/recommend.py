@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import numpy as np
 
@@ -40,6 +40,7 @@ from cartstream.models.ranker import Ranker
 from cartstream.operators.candidates import candidates_for
 from cartstream.operators.catalog import Catalog, ItemInfo
 from cartstream.operators.features import FEATURE_NAMES, feature_matrix, reason_for
+from cartstream.operators.item_vectors import ItemVectors
 from cartstream.operators.labelling import examples_from
 from cartstream.operators.stats_table import StatsTable
 from cartstream.operators.user_state import UserState
@@ -55,7 +56,7 @@ class Tables:
 
     catalog: Catalog
     stats: StatsTable
-    vectors: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    vectors: ItemVectors = dataclasses.field(default_factory=ItemVectors)
     search: Search | None = None
 
 
@@ -128,8 +129,10 @@ def _resolve(event: Event, catalog: Catalog) -> tuple[ItemInfo | None, str | Non
 
 
 def recommend(state: UserState, event: Event, tables: Tables, ranker: Ranker, k: int = 10,
-              model_version: int = 0, model_name: str = "ranker") -> Outcome:
-    """Apply `event` to `state` and rank a fresh list of `k` items for the diner."""
+              model_version: int = 0, model_name: str = "ranker",
+              max_cart_candidates: int | None = None) -> Outcome:
+    """Apply `event` to `state` and rank a fresh list of `k` items for the diner; with a
+    cart, at most ``max_cart_candidates`` menu items are scored (None: the whole menu)."""
     item, problem = _resolve(event, tables.catalog)
     if problem is not None:
         return Outcome(rejected=problem)
@@ -150,7 +153,8 @@ def recommend(state: UserState, event: Event, tables: Tables, ranker: Ranker, k:
 
     taste = state.taste_vector(tables.vectors)
     candidates = candidates_for(state, tables.catalog, covisitation=tables.stats, trending=tables.stats,
-                                taste=taste, search=tables.search)
+                                taste=taste, search=tables.search, vectors=tables.vectors,
+                                max_cart_candidates=max_cart_candidates)
     features = feature_matrix(candidates, state, event_time=t, vectors=tables.vectors, taste=taste,
                               trending=tables.stats)
     ranked, mode = ranker.rank_many([c.item_id for c in candidates], features, FEATURE_NAMES, k=k)

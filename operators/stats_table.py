@@ -2,8 +2,9 @@
 
 Each ItemStats record carries an item's trending score as of the start of its window
 (``event_time - event_time % window_ms``). Scores of different items were taken at
-different times, so the table decays each one further to its own clock, the latest
-window start it has seen, before comparing them.
+different times, so the table brings them all to one clock, the latest window start it
+has seen, before comparing them: a record is decayed to the clock on arrival, and every
+score is decayed once when the clock moves on (once a window, not once a lookup).
 
 Examples
 --------
@@ -53,7 +54,7 @@ class StatsTable:
         self.refresh_every = refresh_every
         self.clock = 0
         self._stale_updates = 0
-        self._trending: dict[str, tuple[float, int]] = {}
+        self._trending: dict[str, float] = {}
         self._neighbours: dict[str, list[tuple[str, float]]] = {}
         self._top: list[tuple[str, float]] | None = None
 
@@ -69,19 +70,19 @@ class StatsTable:
             self._top = None  # a deleted item must never be served
             return
         window_start = stats["event_time"] - stats["event_time"] % self.window_ms
-        if window_start > self.clock or self._stale_updates >= self.refresh_every:
+        if window_start > self.clock:
+            factor = decay_factor(window_start - self.clock, self.half_life_ms)
+            self._trending = {i: score * factor for i, score in self._trending.items()}
+            self.clock = window_start
             self._top = None
-        self.clock = max(self.clock, window_start)
-        self._trending[item_id] = (float(stats["trending"]), window_start)
+        elif self._stale_updates >= self.refresh_every:
+            self._top = None
+        self._trending[item_id] = float(stats["trending"]) * decay_factor(self.clock - window_start, self.half_life_ms)
         self._neighbours[item_id] = [(n["item_id"], float(n["score"])) for n in stats["neighbours"]]
 
     def score(self, item_id: str) -> float:
         """Trending score as of the table's clock; 0 for an unknown item."""
-        entry = self._trending.get(item_id)
-        if entry is None:
-            return 0.0
-        score, taken_at = entry
-        return score * decay_factor(self.clock - taken_at, self.half_life_ms)
+        return self._trending.get(item_id, 0.0)
 
     def neighbours(self, item_id: str, k: int) -> list[tuple[str, float]]:
         """The `k` items most often seen with `item_id`, best first."""
@@ -91,6 +92,6 @@ class StatsTable:
         """The `k` most popular items not in `exclude`, ties broken by item id."""
         if self._top is None:
             self._stale_updates = 0
-            ranked = sorted(((i, self.score(i)) for i in self._trending), key=lambda s: (-s[1], s[0]))
+            ranked = sorted(self._trending.items(), key=lambda s: (-s[1], s[0]))
             self._top = ranked[: self.top_size]
         return list(itertools.islice(((i, s) for i, s in self._top if i not in exclude), k))

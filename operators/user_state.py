@@ -36,6 +36,7 @@ import numpy as np
 
 from cartstream.models.decay import DecayedWeights, decay_factor
 from cartstream.operators.catalog import ItemInfo
+from cartstream.operators.item_vectors import ItemVectors
 
 __all__ = ["CART_ACTIONS", "UserState"]
 
@@ -193,15 +194,14 @@ class UserState:
 
         Items without a vector are skipped; None if none has one (or they cancel out).
         """
-        rows = [row for row in self.recent if row[0] in vectors]
-        if not rows:
+        vectors = ItemVectors.of(vectors)
+        rows = vectors.rows_of([item_id for item_id, _, _ in self.recent])
+        found = rows >= 0
+        if not found.any():
             return None
-        matrix = np.array([vectors[item_id] for item_id, _, _ in rows], dtype=float)
-        norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
-        ages = np.array([rows[-1][2] - t for _, _, t in rows], dtype=float)
-        # Dividing each weight by its vector's norm makes every item count as a unit vector.
-        weights = decay_factor(ages, self.taste_half_life_ms) / np.where(norms > 0, norms, 1.0)
-        taste = weights @ matrix
+        times = np.array([t for _, _, t in self.recent], dtype=float)[found]
+        # Unit rows: every item counts alike, whatever its vector's length.
+        taste = decay_factor(times[-1] - times, self.taste_half_life_ms) @ vectors.unit_rows(rows[found])
         norm = float(np.linalg.norm(taste))
         return taste / norm if norm > 0 else None
 

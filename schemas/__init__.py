@@ -4,6 +4,7 @@ from cartstream.schemas.base import Message, Part
 from cartstream.schemas.cart_event import CartEvent
 from cartstream.schemas.click import Click
 from cartstream.schemas.dead_letter import DeadLetter
+from cartstream.schemas.embedding_model import EmbeddingModel
 from cartstream.schemas.exceptions import UnknownTopicError
 from cartstream.schemas.item_stats import ItemStats, Neighbour
 from cartstream.schemas.item_vector import ItemVector
@@ -20,6 +21,7 @@ __all__ = [
     "CartEvent",
     "Click",
     "DeadLetter",
+    "EmbeddingModel",
     "InputOffset",
     "ItemStats",
     "ItemVector",

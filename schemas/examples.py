@@ -136,7 +136,6 @@ RECOMMENDATION: dict[str, Any] = {
     "model_name": "ranker-a",
     "model_version": 3,
     "mode": "model",
-    "timings_ms": {"candidates": 0.6, "rank": 0.9, "total": 1.7},
 }
 
 DEAD_LETTER: dict[str, Any] = {
@@ -152,6 +151,17 @@ DEAD_LETTER: dict[str, Any] = {
     "failed_at": 1732540030000,
 }
 
+EMBEDDING_MODEL: dict[str, Any] = {
+    "schema_version": 1,
+    "model_id": "all-MiniLM-L6-v2@onnx-fp32",
+    "previous_model_id": "all-MiniLM-L6-v2@onnx-int8",
+    "dim": 384,
+    "items": 5000,
+    "vector_offsets": {"0": 1712, "1": 1650, "2": 1699},
+    "menu_offsets": {"0": 1702, "1": 1641, "2": 1688},
+    "event_time": 1732540000000,
+}
+
 EXAMPLES = MappingProxyType(
     {
         "MenuItem": MENU_ITEM,
@@ -163,6 +173,7 @@ EXAMPLES = MappingProxyType(
         "ModelSnapshot": MODEL_SNAPSHOT,
         "Recommendation": RECOMMENDATION,
         "DeadLetter": DEAD_LETTER,
+        "EmbeddingModel": EMBEDDING_MODEL,
     }
 )
 

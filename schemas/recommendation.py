@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from cartstream.schemas.base import MAX_LIST_ITEMS, EventTime, Id, Message, Numbers, Part
+from cartstream.schemas.base import MAX_LIST_ITEMS, EventTime, Id, Message, Part
 
 #: How the list was ranked: by the learned model, or by the fallbacks when it is missing.
 RankingMode = Literal["model", "similarity", "popularity"]
@@ -30,8 +30,7 @@ class Recommendation(Message):
     ...     trigger_event_time=1700000000000, event_time=1700000000000,
     ...     items=[{"item_id": "i2", "restaurant_id": "r1", "score": 0.9,
     ...             "reason": "often added with Butter Chicken"}],
-    ...     model_name="ranker-a", model_version=0, mode="popularity",
-    ...     timings_ms={"rank": 0.4})
+    ...     model_name="ranker-a", model_version=0, mode="popularity")
     >>> rec.items[0].reason
     'often added with Butter Chicken'
     """
@@ -45,4 +44,5 @@ class Recommendation(Message):
     model_name: Id
     model_version: Annotated[int, Field(ge=0, description="0 when no model ranked the list")]
     mode: RankingMode
-    timings_ms: Numbers
+    # Wall-clock timings travel in the record's `timings_ms` header, not here: the value is a
+    # function of the input log alone, so a replay publishes byte-identical lists.

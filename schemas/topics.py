@@ -22,6 +22,7 @@ from cartstream.schemas.base import Message
 from cartstream.schemas.cart_event import CartEvent
 from cartstream.schemas.click import Click
 from cartstream.schemas.dead_letter import DeadLetter
+from cartstream.schemas.embedding_model import EmbeddingModel
 from cartstream.schemas.exceptions import UnknownTopicError
 from cartstream.schemas.item_stats import ItemStats
 from cartstream.schemas.item_vector import ItemVector
@@ -57,6 +58,8 @@ TOPICS = MappingProxyType(
             TopicContract("recommendations", Recommendation, "user_id", tombstones=False),
             # A dead letter keeps the failed record's original key, which may be anything.
             TopicContract("dead-letters", DeadLetter, None, tombstones=False),
+            # One key, "active": the record names the model, not the key.
+            TopicContract("embedding-models", EmbeddingModel, None, tombstones=False),
         )
     }
 )

@@ -18,7 +18,7 @@ def make_application(settings: Settings, topology: str, **overrides) -> Applicat
     options = dict(
         broker_address=settings.bootstrap_servers,
         consumer_group=settings.consumer_group(topology),
-        state_dir=settings.state_dir / topology,
+        state_dir=settings.state_path(topology),
         processing_guarantee=settings.processing_guarantee,
         auto_offset_reset="earliest",
         commit_interval=settings.commit_interval,

@@ -230,6 +230,47 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                           label=f"{args.dataset} {args.path}")
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    from . import logs
+    from .log_points import parse_point
+    from .replay import abandon, replay
+
+    settings = settings_from(args)
+    if args.abandon:
+        dropped = abandon(settings, args.topology)
+        print(f"no rebuild of {args.topology} is under way" if dropped is None else
+              f"abandoned the rebuild of generation {dropped.rebuild['generation']} of {args.topology}; "
+              f"generation {dropped.live} stays live")
+        return 0
+    start = parse_point(getattr(args, "from"))
+    until = None if args.until is None else parse_point(args.until)
+    logs.configure(f"replay-{args.topology}")
+    record = replay(settings, args.topology, start, until, emit=args.emit)
+    print(f"generation {record.live} of {args.topology} is live")
+    return 0
+
+
+REPLAY_HELP = """\
+Rebuild a topology's state by replaying its input log (clicks, carts) under a new
+consumer-group generation, with fresh state. The live generation keeps serving until the
+rebuilt one has caught up and takes over; with --until the replay stops there and the live
+generation stays. Running the same command after a crash resumes the rebuild.
+"""
+
+
+def _add_replay(sub, settings: argparse.ArgumentParser) -> None:
+    replay = sub.add_parser("replay", parents=[settings], help="rebuild a topology's state from its input log",
+                            description=REPLAY_HELP)
+    replay.add_argument("topology", choices=sorted(TOPOLOGIES))
+    replay.add_argument("--from", default="earliest", metavar="POINT",
+                        help="earliest (default), an ISO-8601 record time, or topic:partition:offset[,...]")
+    replay.add_argument("--until", metavar="POINT", help="stop at this record time or topic:partition:offset[,...]")
+    replay.add_argument("--emit", action=argparse.BooleanOptionalAction, default=False,
+                        help="publish outputs while rebuilding (default --no-emit: state only until take-over)")
+    replay.add_argument("--abandon", action="store_true", help="drop the rebuild under way; the live generation stays")
+    replay.set_defaults(handler=cmd_replay)
+
+
 def _add_evaluate(sub, settings: argparse.ArgumentParser) -> None:
     evaluate = sub.add_parser(
         "evaluate", parents=[settings], help="replay real orders through the topologies; HR@10 against baselines",
@@ -294,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo)
 
     _add_evaluate(sub, settings)
+    _add_replay(sub, settings)
     return parser
 
 

@@ -4,9 +4,15 @@ Exactly-once with a transactional producer: the vectors and dead letters of a ba
 the batch's input offsets are committed in one transaction. The model runs on a worker
 thread while the consumer keeps polling (partitions are paused when the next batch is
 full), so a slow batch never keeps the consumer from polling. What the embedder already
-published (text hash, model id, vector per item) is read back from the compacted
+published with its model (text hash and vector per item) is read back from the compacted
 `item-vectors` topic at start, so unchanged text is never embedded twice, even across
 restarts.
+
+It embeds only with the active model of `embedding-models` (the first embedder of a
+deployment makes its own model active) and stops with a one-line error when a rebuild
+activates another. Each offset commit carries the model id; the embedder that serves the
+new model redoes the menu changes that a retired one committed after the rebuild's last
+read (`menu_offsets` of the switch), so none keeps an old-model vector.
 """
 
 from __future__ import annotations
@@ -23,8 +29,9 @@ from ..models.embedder import TextEmbedder
 from ..operators.validation import Accepted, dead_letter_for, validate_record
 from ..operators.vectorize import KnownVector, vectorize
 from ..schemas import ItemVector
-from .exceptions import BrokerUnavailableError
-from .global_tables import read_to_end
+from .embedding_models import ModelWatch, active_record, produce_active, refuse_unless_active
+from .exceptions import BrokerUnavailableError, EmbeddingModelMismatch
+from .table_reader import read_to_end
 from .observability import Metrics
 from .service import serve
 from .settings import Settings
@@ -34,8 +41,12 @@ NAME = "embedder"
 log = logging.getLogger(__name__)
 
 
-def known_vectors(settings: Settings) -> dict[str, KnownVector]:
-    """What `item-vectors` holds now, per item: the embedder's memory of its own output."""
+def known_vectors(settings: Settings, model_id: str) -> dict[str, KnownVector]:
+    """The latest vector of `model_id` per item on `item-vectors`: what need not be embedded again.
+
+    Vectors of other models are skipped, not forgotten: a price change the live embedder
+    publishes with the old model during a rebuild must not erase the new model's vector.
+    """
     known: dict[str, KnownVector] = {}
 
     def keep(key: str, value: bytes | None) -> None:
@@ -43,7 +54,8 @@ def known_vectors(settings: Settings) -> dict[str, KnownVector]:
             known.pop(key, None)
         else:
             v = ItemVector.from_json(value)
-            known[key] = KnownVector(v.text_hash, v.model_id, v.vector_array())
+            if v.model_id == model_id:
+                known[key] = KnownVector(v.text_hash, v.model_id, v.vector_array())
 
     read_to_end(settings, settings.topic("item-vectors"), keep)
     return known
@@ -56,7 +68,10 @@ class Embedder:
         self.settings = settings
         self.model = embedder
         self.metrics = metrics or Metrics(NAME)
-        self.known = known_vectors(settings)
+        self.watch = ModelWatch(settings).catch_up(settings.tables_timeout_s)
+        refuse_unless_active(embedder.model_id, self.watch.active)
+        self.retired = False
+        self.known = known_vectors(settings, embedder.model_id)
         self.source = settings.topic("menu-items")
         self.consumer = Consumer({
             "bootstrap.servers": settings.bootstrap_servers,
@@ -80,7 +95,10 @@ class Embedder:
     def run(self, idle_timeout: float | None = None) -> None:
         """Embed until stopped, or until idle for `idle_timeout` seconds with nothing in flight."""
         self.producer.init_transactions(30)
-        self.consumer.subscribe([self.source], on_revoke=lambda consumer, partitions: self._drain())
+        if self.watch.active is None:
+            self._activate_own_model()
+        self.consumer.subscribe([self.source], on_assign=self._on_assign,
+                                on_revoke=lambda consumer, partitions: self._drain())
         last_message = time.monotonic()
         try:
             while not self.stopping.is_set():
@@ -94,13 +112,46 @@ class Embedder:
                 if messages:
                     last_message = time.monotonic()
                 self._step()
+                self._refuse_if_retired()
                 if (idle_timeout is not None and not self.pending and self.inflight is None
                         and time.monotonic() - last_message >= idle_timeout):
                     break
         finally:
             self._drain()
             self.consumer.close()
+            self.watch.close()
             self.worker.shutdown()
+
+    def _activate_own_model(self) -> None:
+        """The first embedder of a deployment makes its model the active one."""
+        record = active_record(self.model.model_id, self.model.dim, len(self.known))
+        self.producer.begin_transaction()
+        produce_active(self.producer, self.settings, record)
+        self.producer.commit_transaction(30)
+        self.watch.active = record
+        log.info("embedding model %s is active", record.model_id)
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Start where the last commit was, or earlier where a retired model's embedder committed
+        menu changes after the rebuild that made this model active had read them."""
+        redo = self.watch.active.menu_offsets if self.watch.active is not None else {}
+        if redo:
+            for tp, done in zip(partitions, consumer.committed(partitions, timeout=30)):
+                start = redo.get(str(tp.partition))
+                if start is not None and done.offset > start and done.metadata != self.model.model_id:
+                    log.info("redoing %s[%d] from offset %d: committed by another model's embedder",
+                             tp.topic, tp.partition, start)
+                    tp.offset = start
+        consumer.assign(partitions)
+
+    def _refuse_if_retired(self) -> None:
+        """Stop, leaving the batch uncommitted, once a rebuild made another model active."""
+        self.watch.poll()
+        try:
+            refuse_unless_active(self.model.model_id, self.watch.active)
+        except EmbeddingModelMismatch:
+            self.retired = True
+            raise
 
     def _step(self) -> None:
         if self.inflight is not None and self.inflight[0].done():
@@ -120,6 +171,8 @@ class Embedder:
 
     def _drain(self) -> None:
         """Finish the batch in flight and the pending one, before partitions move or at stop."""
+        if self.retired:
+            return
         if self.inflight is not None:
             self._commit(*self.inflight)
             self.inflight = None
@@ -149,6 +202,7 @@ class Embedder:
 
     def _commit(self, future: Future, batch: list) -> None:
         records = future.result()
+        self._refuse_if_retired()
         offsets: dict[tuple[str, int], int] = {}
         for msg in batch:
             offsets[(msg.topic(), msg.partition())] = msg.offset() + 1
@@ -157,7 +211,7 @@ class Embedder:
             for topic, key, value in records:
                 self.producer.produce(topic, key=key, value=value)
             self.producer.send_offsets_to_transaction(
-                [TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                [TopicPartition(t, p, o, metadata=self.model.model_id) for (t, p), o in offsets.items()],
                 self.consumer.consumer_group_metadata(), 30)
             self.producer.commit_transaction(30)
         except KafkaException as exc:

@@ -9,9 +9,15 @@ from empty topics and state:
 2. start the product topologies as child processes (`topologies.children`);
 3. publish the events through Kafka, paced so that the measurement is fair:
 
-   - each product's menu event goes out ``MENU_LOOKAHEAD`` cart events before the first
-     add of it, and an add waits (up to ``VECTOR_WAIT_S``) until its item's vector is on
-     `item-vectors`, so the recommender knows the item and its vector when the add comes;
+   - leak-free: a product's menu event goes out only after the list that judges its
+     first add was published (the list after the adder's previous event,
+     `operators.evaluation.menu_releases`), and at most ``MENU_WINDOW`` cart events before
+     that add. So no list can be judged on an item that had not appeared when it was
+     ranked, for cartstream as for the baselines (which know only items added so far);
+     the report counts hits on never-added items, which must stay 0;
+   - an add waits (up to ``VECTOR_WAIT_S``) until its item's vector is on `item-vectors`,
+     so the recommender knows the item and its vector when the add comes; the window lets
+     the embedder work on the next items while other diners' events go out;
    - a diner's next event waits until the list triggered by their previous event was
      read (read_committed) from `recommendations` (or its event was dead-lettered): no
      list is ranked with item stats of the same order's later adds. About thirty orders
@@ -31,6 +37,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,7 +45,7 @@ import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from ..operators.datasets import OrderLog
-from ..operators.evaluation import percentiles, prequential_scores
+from ..operators.evaluation import menu_releases, percentiles, prequential_scores
 from ..operators.recommend import Event
 from .children import ChildTopologies, product_topologies, run_settings
 from .exceptions import CartstreamError
@@ -47,10 +54,10 @@ from .topics import create_topics
 
 SYSTEMS = ("cartstream", "popularity", "co_visitation")
 K = 10
-# Menu events go out this many cart events before the add that first needs them: far
-# enough for the embedder to keep ahead, near enough that the catalog holds few items
-# whose time has not come (they would be candidates a real store had not listed yet).
-MENU_LOOKAHEAD = 100
+# A menu event goes out at most this many cart events before the first add of its item
+# (and never before the list that judges that add): early enough for the embedder to have
+# the vector ready, late enough that the catalog holds few items whose time has not come.
+MENU_WINDOW = 50
 VECTOR_WAIT_S = 60.0
 # Without any new list for this long, something is stuck: give up with the logs.
 STALL_TIMEOUT_S = 180.0
@@ -60,7 +67,7 @@ STALL_TIMEOUT_S = 180.0
 class Pacing:
     """How the replay was paced, for the report."""
 
-    menu_lookahead: int = MENU_LOOKAHEAD
+    menu_window: int = MENU_WINDOW
     adds_waiting_for_vector: int = 0
     vector_wait_s: float = 0.0
     adds_without_vector: int = 0
@@ -76,9 +83,8 @@ class Replay:
     def __init__(self, settings: Settings, stream: Sequence[tuple[str, dict]], rate: float | None):
         self.settings = settings
         self.rate = rate
-        self.menu = [(n, e) for n, (topic, e) in enumerate(stream) if topic == "menu-items"]
-        self.carts = [(n, e) for n, (topic, e) in enumerate(stream) if topic == "carts"]
-        self.length = len(stream)
+        self.releases = deque(menu_releases(stream))
+        self.carts = [e for topic, e in stream if topic == "carts"]
         self.lists: dict[str, tuple[list[str], str]] = {}
         self.rejected: dict[str, str] = {}
         self.vectors: set[str] = set()
@@ -99,14 +105,22 @@ class Replay:
         self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING)
                               for topic in self.topics for p in metadata.topics[topic].partitions])
 
-    def publish_menu_ahead_of(self, n: int) -> None:
-        """Publish every menu event the next ``menu_lookahead`` cart events from the `n`-th need."""
-        ahead = n + self.pacing.menu_lookahead
-        position = self.carts[ahead][0] if ahead < len(self.carts) else self.length
-        while self.menu and self.menu[0][0] < position:
-            _, item = self.menu.pop(0)
+    def release_menu(self, n: int) -> None:
+        """Publish the menu events of items first added within ``menu_window`` cart events
+        from the `n`-th whose judging list is out. Called as lists arrive, so the embedder
+        works on the next items while other diners' events go out; once the `n`-th event's
+        diner has their previous list, the item of the `n`-th event is always released."""
+        end = n + self.pacing.menu_window
+        held = []
+        while self.releases and self.releases[0].first_add < end:
+            release = self.releases.popleft()
+            if release.after is not None and not self.answered(release.after):
+                held.append(release)
+                continue
+            item = release.item
             self.producer.produce(self.settings.topic("menu-items"), key=item["item_id"], value=orjson.dumps(item))
             self.producer.poll(0)
+        self.releases.extendleft(reversed(held))
 
     def send(self, event: dict) -> None:
         # Kafka timestamps strictly increase: the recommender aligns its inputs by them.
@@ -162,14 +176,23 @@ class Replay:
                     return False
                 if self.receive(0.05):
                     last_progress = time.monotonic()
+                    self.release_menu(position)
                 elif time.monotonic() - last_progress > STALL_TIMEOUT_S:
                     raise CartstreamError(f"no recommendation for {STALL_TIMEOUT_S:.0f}s; "
                                           f"{len(self.lists)} lists of {len(self.sent_ms)} events so far")
                 children.check()
             return True
 
-        for n, (_, event) in enumerate(self.carts):
-            self.publish_menu_ahead_of(n)
+        position = 0
+        for n, event in enumerate(self.carts):
+            position = n
+            before = previous.get(event["user_id"])
+            if before is not None and not self.answered(before):
+                waited = time.monotonic()
+                wait_until(lambda: self.answered(before))
+                self.pacing.events_waiting_for_list += 1
+                self.pacing.list_wait_s += time.monotonic() - waited
+            self.release_menu(n)
             item_id = event.get("item_id")
             if item_id is not None and item_id not in self.vectors:
                 self.producer.poll(0)
@@ -178,12 +201,6 @@ class Replay:
                     self.pacing.adds_without_vector += 1
                 self.pacing.adds_waiting_for_vector += 1
                 self.pacing.vector_wait_s += time.monotonic() - waited
-            before = previous.get(event["user_id"])
-            if before is not None and not self.answered(before):
-                waited = time.monotonic()
-                wait_until(lambda: self.answered(before))
-                self.pacing.events_waiting_for_list += 1
-                self.pacing.list_wait_s += time.monotonic() - waited
             if self.rate:
                 due = started + n / self.rate
                 if (wait := due - time.monotonic()) > 0:
@@ -219,7 +236,7 @@ def run_evaluation(settings: Settings, log: OrderLog, rate: float | None = None,
     create_topics(settings)
     replay = Replay(settings, stream, rate)
     # The first items go out before the topologies start, so the embedder has work at once.
-    replay.publish_menu_ahead_of(0)
+    replay.release_menu(0)
     if replay.producer.flush(30) != 0:
         raise CartstreamError("the broker did not acknowledge the first menu items within 30s")
     names = product_topologies()
@@ -263,35 +280,42 @@ def run_evaluation(settings: Settings, log: OrderLog, rate: float | None = None,
 
 
 def summary_lines(report: dict) -> list[str]:
-    """The closing table: one row per system, then how the run went.
+    """The closing table: one row per system over all judged adds, then over adds of known items.
 
     >>> row = {"hr@10": 0.2, "ndcg@10": 0.1, "mrr@10": 0.05, "coverage": 0.3, "degraded_share": 0.0,
-    ...        "judged": 10, "missing": 0, "hr@10_known_items": 0.4}
+    ...        "judged": 10, "missing": 0, "hr@10_known_items": 0.4, "ndcg@10_known_items": 0.2,
+    ...        "mrr@10_known_items": 0.1, "judged_known_items": 5, "hits_on_new_items": 0}
     >>> print("\\n".join(summary_lines({"popularity": row})))  # doctest: +NORMALIZE_WHITESPACE
-    system          HR@10  NDCG@10   MRR@10  coverage  degraded  judged  missing  HR@10 known items
-    popularity      0.200    0.100    0.050     0.300     0.000      10        0              0.400
+    adds judged        system          HR@10  NDCG@10   MRR@10  coverage  degraded  judged  missing  new-item hits
+    all                popularity      0.200    0.100    0.050     0.300     0.000      10        0              0
+    of known items     popularity      0.400    0.200    0.100                            5
     """
-    lines = [f"{'system':<14}{'HR@10':>7}{'NDCG@10':>9}{'MRR@10':>9}{'coverage':>10}{'degraded':>10}"
-             f"{'judged':>8}{'missing':>9}{'HR@10 known items':>19}"]
-    for name in SYSTEMS:
-        if name not in report:
-            continue
+    systems = [name for name in SYSTEMS if name in report]
+    lines = [f"{'adds judged':<19}{'system':<14}{'HR@10':>7}{'NDCG@10':>9}{'MRR@10':>9}{'coverage':>10}"
+             f"{'degraded':>10}{'judged':>8}{'missing':>9}{'new-item hits':>15}"]
+    for name in systems:
         r = report[name]
-        lines.append(f"{name:<14}{r['hr@10']:>7.3f}{r['ndcg@10']:>9.3f}{r['mrr@10']:>9.3f}{r['coverage']:>10.3f}"
-                     f"{r['degraded_share']:>10.3f}{r['judged']:>8}{r['missing']:>9}"
-                     f"{r['hr@10_known_items']:>19.3f}")
+        lines.append(f"{'all':<19}{name:<14}{r['hr@10']:>7.3f}{r['ndcg@10']:>9.3f}{r['mrr@10']:>9.3f}"
+                     f"{r['coverage']:>10.3f}{r['degraded_share']:>10.3f}{r['judged']:>8}{r['missing']:>9}"
+                     f"{r['hits_on_new_items']:>15}")
+    for name in systems:
+        r = report[name]
+        lines.append(f"{'of known items':<19}{name:<14}{r['hr@10_known_items']:>7.3f}"
+                     f"{r['ndcg@10_known_items']:>9.3f}{r['mrr@10_known_items']:>9.3f}{'':>20}"
+                     f"{r['judged_known_items']:>8}")
     run = report.get("cartstream", {}).get("run")
     if run:
         pacing = run["pacing"]
+        same = len({(report[name]["judged"], report[name]["judged_known_items"]) for name in systems}) == 1
         lines += [
             f"judged: every add but the first of its order ({run['orders']} orders, {run['adds']} adds, "
-            f"{run['catalog']} items); degraded = lists not ranked by the learnt model; known items = "
-            f"adds of items added before ({report['cartstream']['judged_known_items']} of "
-            f"{report['cartstream']['judged']})",
+            f"{run['catalog']} items), {'the same adds for every system' if same else 'NOT the same adds'}; "
+            f"known items = added before by anyone; degraded = lists not ranked by the learnt model",
+            f"leak-free: a menu item appears only after the list judging its first add was published, "
+            f"at most {pacing['menu_window']} cart events early; new-item hits must be 0",
             f"run: {run['events']} cart events in {run['seconds']} s ({run['events_per_s']} events/s), "
             f"event -> list p50 {run['latency_ms_p50']:.0f} ms, p99 {run['latency_ms_p99']:.0f} ms",
-            f"pacing: menu items {pacing['menu_lookahead']} cart events ahead; "
-            f"{pacing['adds_waiting_for_vector']} adds waited {pacing['vector_wait_s']:.1f} s for vectors "
+            f"pacing: {pacing['adds_waiting_for_vector']} adds waited {pacing['vector_wait_s']:.1f} s for vectors "
             f"({pacing['adds_without_vector']} went without); {pacing['events_waiting_for_list']} events waited "
             f"{pacing['list_wait_s']:.1f} s for their diner's previous list; {pacing['rejected']} dead-lettered",
         ]

@@ -19,3 +19,7 @@ class InvalidSelectionError(CartstreamError):
 
 class ReplayError(CartstreamError):
     """The broker did not accept every re-published dead letter."""
+
+
+class EmbeddingModelMismatch(CartstreamError):
+    """An embedding model is not the one `embedding-models` makes active, or none can be told."""

@@ -14,10 +14,13 @@ from quixstreams.dataframe import StreamingDataFrame
 
 from ..operators.dedupe import DuplicateFilter
 from ..operators.validation import Accepted, Rejected, dead_letter_for, validate_record
+from .emit_gate import EmitGate
 from .observability import Metrics
 from .settings import Settings
 
 log = logging.getLogger(__name__)
+
+LIVE = EmitGate()
 
 
 def dead_letters_topic(app: Application, settings: Settings):
@@ -52,15 +55,16 @@ def _to_dead_letter(rejected: Rejected) -> bytes:
 
 
 def validated(app: Application, settings: Settings, topic: str, dead_letters=None,
-              metrics: Metrics | None = None) -> StreamingDataFrame:
+              metrics: Metrics | None = None, gate: EmitGate = LIVE) -> StreamingDataFrame:
     """A dataframe of the accepted records of design topic `topic`: Accepted values, str keys.
 
-    Rejected records are branched off to `dead-letters`, keyed by their original key.
+    Rejected records are branched off to `dead-letters`, keyed by their original key. The
+    gate says which records are processed at all and whose dead letters are published.
     """
     source = app.topic(settings.topic(topic), key_deserializer="bytes", value_deserializer="bytes")
-    checked = app.dataframe(source).apply(_checker(topic), metadata=True)
+    checked = app.dataframe(source).filter(lambda _: gate.processes()).apply(_checker(topic), metadata=True)
 
-    rejected = checked.filter(lambda result: isinstance(result, Rejected))
+    rejected = checked.filter(lambda result: isinstance(result, Rejected) and gate.allows())
     rejected.apply(_dead_letter_writer(metrics)).to_topic(dead_letters or dead_letters_topic(app, settings))
 
     accepted = checked.filter(lambda result: isinstance(result, Accepted))
@@ -85,8 +89,9 @@ def deduplicated(sdf: StreamingDataFrame, dedupe: DuplicateFilter,
     return sdf.filter(first_time, stateful=True)
 
 
-def user_events(app: Application, settings: Settings, dead_letters, metrics: Metrics | None = None) -> StreamingDataFrame:
+def user_events(app: Application, settings: Settings, dead_letters, metrics: Metrics | None = None,
+                gate: EmitGate = LIVE) -> StreamingDataFrame:
     """`clicks` and `carts` merged (both keyed by user), validated and deduplicated."""
-    events = validated(app, settings, "clicks", dead_letters, metrics).concat(
-        validated(app, settings, "carts", dead_letters, metrics))
+    events = validated(app, settings, "clicks", dead_letters, metrics, gate).concat(
+        validated(app, settings, "carts", dead_letters, metrics, gate))
     return deduplicated(events, DuplicateFilter(window_ms=settings.dedupe_window_ms), metrics)

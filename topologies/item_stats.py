@@ -44,13 +44,14 @@ from ..operators.item_stats import ItemStatsState, updates_for
 from ..operators.sessions import SessionTracker
 from ..operators.validation import Accepted
 from .app import make_application
-from .intake import dead_letters_topic, user_events
+from .emit_gate import EmitGate
+from .intake import LIVE, dead_letters_topic, user_events
 from .settings import Settings
 
 NAME = "item-stats"
 
 
-def build(settings: Settings) -> Application:
+def build(settings: Settings, gate: EmitGate = LIVE) -> Application:
     """The item-stats Application, ready to run."""
     app = make_application(settings, NAME)
     dead_letters = dead_letters_topic(app, settings)
@@ -63,7 +64,11 @@ def build(settings: Settings) -> Application:
         action = getattr(event, "action", "click")
         held = tracker.learn_one(action, event.item_id, event.event_time)
         state.set("session", tracker.to_dict())
-        return [] if held is None else updates_for(event.item_id, action, event.event_time, held)
+        if held is None:
+            return []
+        # Whether to publish is known only here, before the repartition by item changes the offsets.
+        emit = gate.allows()
+        return [{**update, "emit": emit} for update in updates_for(event.item_id, action, event.event_time, held)]
 
     def item_stats(update: dict, state: State) -> bytes:
         stored = state.get("stats")
@@ -72,9 +77,9 @@ def build(settings: Settings) -> Application:
             settings.covisitation_half_life_ms)
         stats.learn_one(update["event_time"], update["action"], update["with"])
         state.set("stats", stats.to_dict())
-        return stats.to_message(settings.neighbours_k).to_json()
+        return stats.to_message(settings.neighbours_k).to_json() if update["emit"] else None
 
-    events = user_events(app, settings, dead_letters)
+    events = user_events(app, settings, dead_letters, gate=gate)
     updates = events.apply(session_updates, stateful=True, expand=True).group_by("item_id")
-    updates.apply(item_stats, stateful=True).to_topic(output)
+    updates.apply(item_stats, stateful=True).filter(lambda message: message is not None).to_topic(output)
     return app

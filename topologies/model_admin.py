@@ -11,7 +11,7 @@ from confluent_kafka import Producer
 
 from ..schemas import ModelSnapshot
 from .exceptions import CartstreamError
-from .global_tables import read_to_end
+from .table_reader import read_to_end
 from .settings import Settings
 
 

@@ -1,7 +1,8 @@
 """Prometheus metrics and health endpoints of one topology process.
 
 `GET /metrics` (Prometheus text), `GET /health/live` (the process serves) and
-`GET /health/ready` (its checks pass: tables caught up, stream running).
+`GET /health/ready` (its checks pass: tables caught up, stream running). `ConsumerLag`
+keeps the consumer-lag gauge of a topology's consumer group current.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -39,8 +41,75 @@ class Metrics:
         self.model_version = Gauge("cartstream_model_version", "model version in use", ["model"], registry=r)
         self.hit_rate = Gauge("cartstream_online_hr_at_10", "online HR@10 of shown lists", ["model"], registry=r)
         self.ndcg = Gauge("cartstream_online_ndcg_at_10", "online NDCG@10 of shown lists", ["model"], registry=r)
+        self.consumer_lag = Gauge("cartstream_consumer_lag",
+                                  "input records not yet committed by the consumer group (log end - committed offset)",
+                                  ["topic", "partition"], registry=r)
         self.info = Gauge("cartstream_topology_info", "which topology this process runs", list(labels), registry=r)
         self.info.labels(**labels).set(1)
+
+
+class ConsumerLag:
+    """The lag of a consumer group on its input topics, per partition, into `Metrics.consumer_lag`.
+
+    Lag is the partition's log-end offset minus the group's committed offset (all retained
+    records when nothing is committed yet), as ``kafka-consumer-groups.sh`` reports it; with
+    exactly-once producers upstream it keeps a record or two for the transaction markers.
+    It is read on a daemon thread by a consumer of its own that joins no group, so the
+    stream never waits for it.
+
+    Parameters
+    ----------
+    metrics
+        Where the gauge lives.
+    bootstrap_servers, group
+        The broker and the consumer group to watch.
+    topics
+        The group's input topics (full names).
+    interval_s, timeout_s
+        How often the lag is read, and how long one broker request may take.
+    """
+
+    def __init__(self, metrics: Metrics, bootstrap_servers: str, group: str, topics: list[str],
+                 interval_s: float = 5.0, timeout_s: float = 5.0):
+        self.metrics = metrics
+        self.topics = topics
+        self.interval_s = interval_s
+        self.timeout_s = timeout_s
+        self.consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": group,
+                                  "enable.auto.commit": False})
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="consumer-lag", daemon=True)
+
+    def update(self) -> dict[tuple[str, int], int]:
+        """Read the lag of every partition now, set the gauge and return it."""
+        metadata = self.consumer.list_topics(timeout=self.timeout_s)
+        partitions = [TopicPartition(topic, p) for topic in self.topics for p in sorted(metadata.topics[topic].partitions)]
+        lags = {}
+        for tp in self.consumer.committed(partitions, timeout=self.timeout_s):
+            low, high = self.consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=self.timeout_s)
+            lag = max(0, high - (tp.offset if tp.offset >= 0 else low))
+            self.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
+            lags[(tp.topic, tp.partition)] = lag
+        return lags
+
+    def start(self) -> ConsumerLag:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(self.timeout_s * 3)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.update()
+                except (KafkaException, KeyError) as exc:  # the broker or a topic is away: keep the last values
+                    log.warning("consumer lag not read: %r", exc)
+                self._stop.wait(self.interval_s)
+        finally:
+            self.consumer.close()
 
 
 class HealthServer:

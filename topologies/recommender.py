@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 
 import orjson
 from quixstreams import Application, State, message_context
@@ -23,12 +24,14 @@ from ..operators.validation import Accepted, dead_letter_for
 from .app import make_application
 from .exceptions import CartstreamError
 from .global_tables import RecommenderTables
-from .intake import dead_letters_topic, user_events
+from .emit_gate import EmitGate
+from .intake import LIVE, dead_letters_topic, user_events
 from .observability import HealthServer, Metrics
 from .redis_mirror import RedisMirror
 from .settings import Settings
 
 NAME = "recommender"
+TABLE_HOLD_S = 2.0
 log = logging.getLogger(__name__)
 
 
@@ -49,8 +52,11 @@ def model_for(user_id: str, model_names: list[str]) -> str:
 class RecommenderStep:
     """The stateful function the stream applies, with the tables, models and metrics it uses."""
 
-    def __init__(self, settings: Settings, tables: RecommenderTables, metrics: Metrics, mirror: RedisMirror):
+    def __init__(self, settings: Settings, tables: RecommenderTables, metrics: Metrics, mirror: RedisMirror,
+                 gate: EmitGate, release_tables: Callable[[int], None]):
         self.settings = settings
+        self.gate = gate
+        self.release_tables = release_tables
         self.tables = tables
         self.metrics = metrics
         self.mirror = mirror
@@ -64,18 +70,25 @@ class RecommenderStep:
         event = Event.from_message(accepted.message)
         model_name = model_for(event.user_id, self.settings.model_names)
         user = UserState.from_dict(state.get("user")) if state.exists("user") else UserState()
+        # The tables as of this event's record time: what a replay of the log sees too.
+        self.release_tables(timestamp)
         with self.tables.lock:
             ranker = self.tables.models.get(model_name, self.untrained)
             outcome = recommend(user, event, self.tables, ranker, k=self.settings.recommendations_k,
-                                model_version=ranker.version, model_name=model_name)
+                                model_version=ranker.version, model_name=model_name,
+                                max_cart_candidates=self.settings.max_cart_candidates)
+        if not self.gate.allows():  # a silent rebuild: the state changes, nothing is published
+            if outcome.rejected is None:
+                state.set("user", user.to_dict())
+            return {}
         if outcome.rejected is not None:
             log.warning("dead letter: %s", outcome.rejected, extra={"event_id": event.event_id, "user_id": event.user_id})
             return {"dead_letter": self._dead_letter(accepted, outcome.rejected)}
         state.set("user", user.to_dict())
         self._observe(outcome, model_name, ranker)
-        rec = outcome.recommendation
-        rec["timings_ms"] = {"process": round((time.perf_counter() - started) * 1000, 3)}
-        payload = orjson.dumps(rec)
+        # Wall-clock timings travel in a header: the payload is a function of the log alone.
+        timings = {"process": round((time.perf_counter() - started) * 1000, 3)}
+        payload = orjson.dumps(outcome.recommendation)
         failures = self.mirror.failures
         if not self.mirror.publish(event.user_id, payload):
             if self.mirror.failures > failures:
@@ -85,7 +98,8 @@ class RecommenderStep:
         # Producer timestamp -> published: what a consumer of `recommendations` waits.
         self.metrics.latency.observe(max(0.0, time.time() - timestamp / 1000))
         examples = [{**ex, "model_name": model_name, "user_id": event.user_id} for ex in outcome.examples]
-        return {"recommendation": payload, "examples": examples}
+        headers = [("timings_ms", orjson.dumps(timings)), ("generation", str(self.settings.generation).encode())]
+        return {"recommendation": payload, "examples": examples, "headers": headers}
 
     def _observe(self, outcome: Outcome, model_name: str, ranker: Ranker) -> None:
         rec = outcome.recommendation
@@ -104,29 +118,32 @@ class RecommenderStep:
                                accepted.message.to_json(), reason, int(time.time() * 1000)).to_json()
 
 
-def build(settings: Settings) -> Application:
+def build(settings: Settings, gate: EmitGate = LIVE) -> Application:
     """The recommender Application, with its global tables loaded and its metrics served."""
     app = make_application(settings, NAME)
     tables = RecommenderTables(settings)
-    reader = tables.reader(settings).start()
+    # Live, a table record waits at most TABLE_HOLD_S for an event of its time; a replay
+    # holds it until then, so it sees what the log says the live run saw.
+    reader = tables.reader(settings, hold=True, hold_max_s=None if gate.replaying else TABLE_HOLD_S).start()
     if not reader.wait_caught_up(settings.tables_timeout_s):
         raise CartstreamError(f"global tables not loaded within {settings.tables_timeout_s:.0f}s")
     metrics = Metrics(NAME)
     mirror = RedisMirror(settings.redis_url, prefix=settings.topic_prefix, ttl_s=settings.redis_ttl_s).start_catching_up()
     if settings.metrics_port is not None:
         HealthServer(metrics, settings.metrics_port, ready=lambda: reader.caught_up.is_set() and reader.error is None).start()
-    step = RecommenderStep(settings, tables, metrics, mirror)
+    step = RecommenderStep(settings, tables, metrics, mirror, gate, reader.release)
 
     dead_letters = dead_letters_topic(app, settings)
     recommendations = app.topic(settings.topic("recommendations"), key_serializer="bytes", value_serializer="bytes")
     training = app.topic(settings.topic("training-examples"), key_serializer="str", value_serializer="json")
 
-    events = user_events(app, settings, dead_letters, metrics)
+    events = user_events(app, settings, dead_letters, metrics, gate)
     outcomes = events.apply(step, stateful=True, metadata=True)
 
     outcomes.filter(lambda o: "dead_letter" in o).apply(lambda o: o["dead_letter"]).to_topic(dead_letters)
     published = outcomes.filter(lambda o: "recommendation" in o)
-    published.apply(lambda o: o["recommendation"]).to_topic(recommendations)
+    (published.set_headers(lambda o, key, timestamp, headers: o["headers"])
+        .apply(lambda o: o["recommendation"]).to_topic(recommendations))
     (published.apply(lambda o: o["examples"], expand=True)
         .to_topic(training, key=lambda example: example["model_name"]))
     return app

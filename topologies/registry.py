@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import logging
 
 from .exceptions import CartstreamError
 from .settings import Settings
+
+log = logging.getLogger(__name__)
 
 # Lazy on purpose: `cartstream infra ...` must not pay for importing Quix Streams.
 TOPOLOGIES: dict[str, str] = {
@@ -17,13 +20,39 @@ TOPOLOGIES: dict[str, str] = {
 }
 
 
-def run_topology(name: str, settings: Settings) -> None:
-    """Run topology `name` until it is stopped; the embedder and trainer have loops of their own."""
+#: The topologies built on Quix Streams Applications: they run in generations and can be replayed.
+REPLAYABLE = ("item-stats", "recommender", "user-activity")
+
+
+def topology_module(name: str):
+    """The module that builds topology `name`; raises CartstreamError naming the choices."""
     try:
-        module = importlib.import_module(TOPOLOGIES[name])
+        return importlib.import_module(TOPOLOGIES[name])
     except KeyError:
         raise CartstreamError(f"unknown topology {name!r}; choose one of {', '.join(sorted(TOPOLOGIES))}") from None
-    if hasattr(module, "run"):
+
+
+def run_topology(name: str, settings: Settings) -> None:
+    """Run topology `name` until it is stopped; the embedder and trainer have loops of their own.
+
+    A replayable topology serves its live generation and stops when a rebuilt one takes over.
+    """
+    module = topology_module(name)
+    if name not in REPLAYABLE:
         module.run(settings)
-    else:
-        module.build(settings).run()
+        return
+    from .generations import GenerationWatch
+
+    watch = GenerationWatch(settings, name).start()
+    generation = watch.latest.live
+    app = module.build(settings.model_copy(update={"generation": generation}))
+
+    def step_down() -> None:
+        log.info("generation %d of %s was superseded: stopping", generation, name)
+        app.stop()
+
+    watch.guard(generation, step_down)
+    try:
+        app.run()
+    finally:
+        watch.stop()

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
         default=24 * 3600 * 1000, gt=0, description="event-time window in which a repeated event_id is dropped"
     )
     recommendations_k: int = Field(default=10, ge=1, le=100, description="items per published list")
+    max_cart_candidates: int = Field(
+        default=200, ge=1, le=100_000,
+        description="with a cart, the most menu items scored per event; a bigger menu is pre-selected",
+    )
     model_names: list[str] = Field(
         default=["ranker"], min_length=1, max_length=8,
         description="ranker model names; two or more split users by hash for an A/B test",
@@ -84,6 +88,7 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(default=64, ge=1, le=4096, description="menu changes per embedding batch")
     embed_deadline_ms: int = Field(default=200, ge=1, description="a batch closes this long after its first change")
     embed_threads: int = Field(default=2, ge=1, le=64, description="onnxruntime threads of the embedder")
+    generation: int = Field(default=0, ge=0, description="consumer-group generation; a replay runs a new one")
     kafka_heap: str = Field(default="1g", pattern=r"^\d+[mg]$", description="broker JVM max heap")
 
     @model_validator(mode="after")
@@ -106,8 +111,21 @@ class Settings(BaseSettings):
         return self.cache_dir.expanduser() / "models" / self.embed_model
 
     def consumer_group(self, topology: str) -> str:
-        """The consumer group of one topology."""
-        return f"{self.group_prefix}-{topology}"
+        """The consumer group of one topology in this generation (a replay's new group has fresh state).
+
+        >>> Settings(generation=2).consumer_group("recommender")
+        'cartstream-recommender.g2'
+        """
+        suffix = f".g{self.generation}" if self.generation else ""
+        return f"{self.group_prefix}-{topology}{suffix}"
+
+    def state_path(self, topology: str) -> Path:
+        """The local state folder of one topology in this generation.
+
+        >>> Settings(state_dir="s", generation=2).state_path("recommender").as_posix()
+        's/recommender.g2'
+        """
+        return self.state_dir / self.consumer_group(topology).removeprefix(f"{self.group_prefix}-")
 
     def to_env(self) -> dict[str, str]:
         """The ``CARTSTREAM_*`` environment variables that give a child process these settings.

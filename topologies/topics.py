@@ -40,6 +40,9 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("recommendations", "user_id", "delete"),
     TopicSpec("dead-letters", "original key", "delete"),
     TopicSpec("user-activity", "user_id", "compact"),
+    TopicSpec("embedding-models", "active", "compact"),
+    # Which consumer-group generation of each topology is live, and the replay under way.
+    TopicSpec("topology-generations", "topology", "compact"),
 )
 
 

@@ -20,7 +20,7 @@ from ..operators.training import RankerTraining
 from ..operators.validation import dead_letter_for
 from ..schemas import ModelSnapshot, TrainingExample
 from .exceptions import BrokerUnavailableError
-from .global_tables import TableReader
+from .table_reader import TableReader
 from .observability import Metrics
 from .service import serve
 from .settings import Settings

@@ -11,7 +11,8 @@ from quixstreams import Application, State
 from ..operators.activity import updated_activity
 from ..operators.validation import Accepted
 from .app import make_application
-from .intake import dead_letters_topic, user_events
+from .emit_gate import EmitGate
+from .intake import LIVE, dead_letters_topic, user_events
 from .settings import Settings
 
 NAME = "user-activity"
@@ -26,11 +27,11 @@ def track(accepted: Accepted, state: State) -> dict:
     return {"user_id": event.user_id, **activity}
 
 
-def build(settings: Settings) -> Application:
+def build(settings: Settings, gate: EmitGate = LIVE) -> Application:
     """The user-activity Application, ready to run."""
     app = make_application(settings, NAME)
     dead_letters = dead_letters_topic(app, settings)
     output = app.topic(settings.topic("user-activity"), key_serializer="bytes", value_serializer="json")
-    events = user_events(app, settings, dead_letters)
-    events.apply(track, stateful=True).to_topic(output)
+    events = user_events(app, settings, dead_letters, gate=gate)
+    events.apply(track, stateful=True).filter(lambda _: gate.allows()).to_topic(output)
     return app

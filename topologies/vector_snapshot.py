@@ -1,15 +1,19 @@
-"""The recommender's vector index on local disk, with the `item-vectors` offsets it covers.
+"""The recommender's vector indexes on local disk, with the `item-vectors` offsets they cover.
 
 A restarted instance loads the snapshot and reads only the tail of `item-vectors` after
-those offsets, instead of rebuilding the index from the whole topic. The index and the
-exact vectors (float32, for features) are written one after the other; each carries the
-offsets, and a pair whose offsets differ (a crash between the writes) is not used.
+those offsets, instead of rebuilding its indexes from the whole topic. Every embedding
+model the instance holds (the active one, and one a rebuild is filling) is saved as its
+index and its exact vectors (float32, for features), each carrying the offsets, into a
+fresh folder; ``snapshot.json``, replaced last, names the folders. A crash mid-save leaves
+the previous snapshot whole, and a folder whose offsets differ from ``snapshot.json`` is
+never used.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -18,10 +22,13 @@ import orjson
 
 from ..models.exceptions import SnapshotNotFound
 from ..models.vector_index import VectorIndex
+from ..operators.item_vectors import ItemVectors
+from ..operators.model_indexes import ModelIndexes, ModelStore
 
 log = logging.getLogger(__name__)
 
 Positions = dict[tuple[str, int], int]
+_MANIFEST = "snapshot.json"
 
 
 def _encode(positions: Positions) -> dict[str, int]:
@@ -33,7 +40,7 @@ def _decode(offsets: dict[str, int]) -> Positions:
 
 
 class VectorSnapshot:
-    """Saves and restores (index, vectors, offsets) under one directory.
+    """Saves and restores (indexes per model, offsets) under one directory.
 
     Parameters
     ----------
@@ -53,20 +60,31 @@ class VectorSnapshot:
         self._saved_at = time.monotonic()
         self._saved_positions: Positions = {}
 
-    def load(self) -> tuple[VectorIndex, dict[str, np.ndarray], Positions] | None:
-        """The saved index, vectors and offsets, or None when there is no usable snapshot."""
-        try:
-            index, offsets = VectorIndex.load(self.directory / "index")
-            stored = np.load(self.directory / "vectors.npz", allow_pickle=False)
-        except (SnapshotNotFound, FileNotFoundError):
+    def load(self, expansion_search: int = 64) -> tuple[ModelIndexes, Positions] | None:
+        """The saved indexes and offsets, or None when there is no usable snapshot."""
+        manifest_path = self.directory / _MANIFEST
+        if not manifest_path.is_file():
             return None
-        if orjson.loads(bytes(stored["offsets"])) != offsets:
-            log.warning("vector snapshot halves differ (interrupted save); reading item-vectors from the start")
-            return None
-        vectors = {str(item_id): row for item_id, row in zip(stored["ids"], stored["matrix"])}
-        positions = _decode(offsets)
+        manifest = orjson.loads(manifest_path.read_bytes())
+        indexes = ModelIndexes(self.topic, expansion_search)
+        for model_id, folder in manifest["models"].items():
+            try:
+                index, offsets = VectorIndex.load(self.directory / folder / "index")
+                stored = np.load(self.directory / folder / "vectors.npz", allow_pickle=False)
+            except (SnapshotNotFound, FileNotFoundError):
+                log.warning("vector snapshot folder %s is incomplete; reading item-vectors from the start", folder)
+                return None
+            if offsets != manifest["offsets"] or orjson.loads(bytes(stored["offsets"])) != offsets:
+                log.warning("vector snapshot folder %s is from another save; reading item-vectors from the start",
+                            folder)
+                return None
+            index.expansion_search = expansion_search
+            vectors = ItemVectors(dict(zip(map(str, stored["ids"]), stored["matrix"])))
+            indexes.stores[model_id] = ModelStore(index, vectors)
+        indexes.active = manifest["active"]
+        positions = _decode(manifest["offsets"])
         self._saved_positions = positions
-        return index, vectors, positions
+        return indexes, positions
 
     def due(self, positions: Positions) -> bool:
         """Whether enough has changed since the last snapshot to write another."""
@@ -74,19 +92,28 @@ class VectorSnapshot:
         saved = sum(self._saved_positions.values())
         return read - saved >= self.every_updates or (read > saved and time.monotonic() - self._saved_at >= self.every_s)
 
-    def save(self, index: VectorIndex | None, vectors: dict[str, np.ndarray], positions: Positions) -> None:
+    def save(self, indexes: ModelIndexes, positions: Positions) -> None:
         """Write the snapshot (the caller holds the tables' lock, so nothing moves meanwhile)."""
-        if index is None:
-            return
         mine = {key: offset for key, offset in positions.items() if key[0] == self.topic}
         offsets = _encode(mine)
         self.directory.mkdir(parents=True, exist_ok=True)
-        ids = sorted(vectors)
-        matrix = np.stack([vectors[i] for i in ids]) if ids else np.zeros((0, index.ndim), dtype=np.float32)
-        staged = self.directory / "vectors.tmp.npz"
-        np.savez(staged, ids=np.array(ids), matrix=matrix.astype(np.float32),
-                 offsets=np.frombuffer(orjson.dumps(offsets), dtype=np.uint8))
-        index.save(self.directory / "index", offsets)
-        os.replace(staged, self.directory / "vectors.npz")
+        generation = time.time_ns()
+        folders = {}
+        indexes.flush()
+        for number, (model_id, store) in enumerate(sorted(indexes.stores.items())):
+            folder = folders[model_id] = f"{generation}-{number}"
+            (self.directory / folder).mkdir()
+            ids = list(store.vectors)
+            matrix = (np.stack([store.vectors[i] for i in ids]) if ids
+                      else np.zeros((0, store.index.ndim), dtype=np.float32))
+            np.savez(self.directory / folder / "vectors.npz", ids=np.array(ids, dtype=str),
+                     matrix=matrix.astype(np.float32), offsets=np.frombuffer(orjson.dumps(offsets), dtype=np.uint8))
+            store.index.save(self.directory / folder / "index", offsets)
+        staged = self.directory / f"{_MANIFEST}.tmp"
+        staged.write_bytes(orjson.dumps({"offsets": offsets, "models": folders, "active": indexes.active}))
+        os.replace(staged, self.directory / _MANIFEST)
+        for old in self.directory.iterdir():
+            if old.is_dir() and old.name not in folders.values():
+                shutil.rmtree(old, ignore_errors=True)
         self._saved_positions = mine
         self._saved_at = time.monotonic()

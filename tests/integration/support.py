@@ -65,18 +65,22 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 class TopologyProcess:
-    """`cartstream run TOPOLOGY` in a child process, as an operator would start it."""
+    """`cartstream run TOPOLOGY` (or another command on a topology, e.g. `replay`) in a child
+    process, as an operator would start it."""
 
-    def __init__(self, topology: str, settings: Settings, log_path: Path):
+    def __init__(self, topology: str, settings: Settings, log_path: Path, command: tuple[str, ...] = ("run",),
+                 options: tuple[str, ...] = ()):
         self.topology = topology
         self.settings = settings
         self.log_path = log_path
+        self.command = command
+        self.options = options
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "TopologyProcess":
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cartstream.topologies.cli", "run", self.topology],
+            [sys.executable, "-m", "cartstream.topologies.cli", *self.command, self.topology, *self.options],
             cwd=ROOT, env=settings_env(self.settings), stdout=log, stderr=subprocess.STDOUT,
         )
         log.close()

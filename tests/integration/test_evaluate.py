@@ -42,5 +42,8 @@ def test_evaluate_orders_writes_a_report_with_scores_for_every_system(settings, 
         for metric in ("hr@10", "ndcg@10", "mrr@10", "coverage", "degraded_share"):
             assert 0.0 <= scores[metric] <= 1.0, (name, metric, scores[metric])
     assert report["cartstream"]["missing"] == 0  # every event got its list
+    # Leak-free: no list held an item before its menu event, so none hit an item never added before.
+    assert all(report[name]["hits_on_new_items"] == 0 for name in SYSTEMS)
+    assert len({(report[name]["judged"], report[name]["judged_known_items"]) for name in SYSTEMS}) == 1
     assert report["cartstream"]["run"]["orders"] == 30
     assert "cartstream" in done.stdout and "co_visitation" in done.stdout

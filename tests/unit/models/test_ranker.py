@@ -112,3 +112,16 @@ def test_a_matrix_and_dicts_give_the_same_ranking():
         ids, rows = zip(*candidates())
         X = np.array([[row[c] for c in rows[0]] for row in rows])
         assert ranker.rank_many(ids, X, list(rows[0]), k=3) == ranker.rank(candidates(), k=3)
+
+
+def test_list_scores_follow_the_model_as_it_learns():
+    ranker = trained()
+    columns = ["similarity", "popularity", "complement"]
+    X = np.array([[row[c] for c in columns] for _, row in candidates()])
+    before = ranker.predict_many(X, columns).tolist()
+    for _ in range(20):
+        ranker.learn_one(candidates()[0][1], 1)
+    after = ranker.predict_many(X, columns).tolist()
+    assert after != before
+    assert after == pytest.approx([ranker.predict_one(row) for _, row in candidates()], rel=1e-12, abs=1e-15)
+    assert Ranker.loads(ranker.dumps()).predict_many(X, columns).tolist() == after

@@ -135,3 +135,81 @@ def test_co_visitation_keeps_the_best_anchor_and_skips_the_anchors_themselves():
     assert set(by_id) == {"kulfi"}
     assert by_id["kulfi"].covisited_with == "naan"
     assert by_id["kulfi"].covisitation == covis.neighbours("naan", 1)[0][1]
+
+
+def big_store(items: int = 60) -> tuple[Catalog, dict[str, np.ndarray]]:
+    """One store with a big menu (every fifth item unavailable) and 2-d vectors on a circle."""
+    c = Catalog()
+    vectors = {}
+    for n in range(items):
+        item_id = f"g{n:03d}"
+        c.upsert(ItemInfo(item_id, "store", f"Grocery {n}", "side", "any", 1.0 + n % 7, True,
+                          available=n % 5 != 4))
+        angle = n * 2 * np.pi / items
+        vectors[item_id] = np.array([np.cos(angle), np.sin(angle)])
+    return c, vectors
+
+
+def capped(state, c, vectors, cap, covis=None, trending=None):
+    return candidates_for(state, c, covisitation=covis or CoVisitation(), trending=trending or Trending(),
+                          taste=state.taste_vector(vectors), vectors=vectors, max_cart_candidates=cap)
+
+
+def test_a_menu_bigger_than_the_cap_is_cut_to_the_cap_without_cart_or_unavailable_items():
+    c, vectors = big_store()
+    state = UserState()
+    state.on_cart("add", c.get("g000"), 1, 0)
+    found = ids(capped(state, c, vectors, cap=10))
+    assert len(found) == 10 and found == sorted(found)
+    assert "g000" not in found
+    assert all(c.get(i).available and c.get(i).restaurant_id == "store" for i in found)
+
+
+def test_a_menu_within_the_cap_is_scored_whole():
+    c, vectors = big_store(items=10)
+    state = UserState()
+    state.on_cart("add", c.get("g000"), 1, 0)
+    assert ids(capped(state, c, vectors, cap=10)) == ids(capped(state, c, vectors, cap=None))
+
+
+def test_the_cap_keeps_co_visited_and_recent_items_first():
+    c, vectors = big_store()
+    covis = CoVisitation()
+    covis.learn_one("g030", ["g000"], 0)  # opposite the taste: only co-visitation brings it
+    state = UserState()
+    state.on_click(c.get("g031"), 0)  # recent, and as far from the later taste
+    state.on_cart("add", c.get("g000"), 1, 3_600_000 * 24)
+    found = ids(capped(state, c, vectors, cap=3, covis=covis))
+    assert {"g030", "g031"} <= set(found)
+
+
+def test_the_cap_alternates_likeness_to_the_taste_and_trending():
+    c, _ = big_store()
+    vectors = {item_id: np.array([0.0, 1.0]) for item_id in c.items}  # unlike the cart item
+    vectors.update({"g010": np.array([1.0, 0.0]), "g020": np.array([0.9, 0.1]), "g030": np.array([0.8, 0.2])})
+    trending = Trending()
+    trending.learn_one("g025", 0, weight=5)
+    trending.learn_one("g035", 0, weight=3)
+    trending.learn_one("g045", 0, weight=1)
+    state = UserState()
+    state.on_cart("add", c.get("g010"), 1, 0)
+    assert ids(capped(state, c, vectors, cap=4, trending=trending)) == ["g020", "g025", "g030", "g035"]
+
+
+def test_without_taste_or_evidence_the_cap_keeps_the_first_ids():
+    c, _ = big_store()
+    state = UserState()
+    state.on_cart("add", c.get("g000"), 1, 0)
+    assert ids(capped(state, c, {}, cap=3)) == ["g001", "g002", "g003"]
+
+
+def test_the_cap_gives_the_same_candidates_for_the_same_input():
+    c, vectors = big_store()
+    trending = Trending()
+    for n in range(0, 60, 3):
+        trending.learn_one(f"g{n:03d}", 0)
+    state = UserState()
+    state.on_click(c.get("g010"), 0)
+    state.on_cart("add", c.get("g020"), 1, 1)
+    runs = {tuple(ids(capped(state, c, vectors, cap=12, trending=trending))) for _ in range(3)}
+    assert len(runs) == 1

@@ -55,3 +55,15 @@ def test_catalog_round_trips_through_json():
     again = Catalog.from_dict(orjson.loads(orjson.dumps(catalog.to_dict())))
     assert again.items == catalog.items
     assert again.available_items_of("r1") == catalog.available_items_of("r1")
+
+
+def test_a_listing_read_before_a_change_follows_the_change():
+    catalog = Catalog()
+    catalog.upsert(item("a"))
+    catalog.upsert(item("b"))
+    assert [i.item_id for i in catalog.available_items_of("r1")] == ["a", "b"]
+    catalog.upsert(item("b", available=False))
+    catalog.upsert(item("c"))
+    assert [i.item_id for i in catalog.available_items_of("r1")] == ["a", "c"]
+    catalog.delete("a")
+    assert [i.item_id for i in catalog.available_items_of("r1")] == ["c"]

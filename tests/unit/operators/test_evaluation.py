@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from cartstream.operators.evaluation import CoVisited, MostAdded, prequential_scores
+from cartstream.operators.evaluation import CoVisited, MostAdded, menu_releases, prequential_scores
 from cartstream.operators.recommend import Event
 
 
@@ -77,3 +77,28 @@ def test_co_visited_counts_each_pair_of_an_order_both_ways():
     covis.learn_one("c", ["a", "b"])
     covis.learn_one("c", ["a"])
     assert covis.top("a", 5) == ["c", "b"] and covis.top("c", 5, exclude={"a"}) == ["b"]
+
+
+def test_known_and_all_item_scores_come_from_the_same_judged_adds():
+    # Judged: o1's y (new), o2's x (known), o2's z (new): only x counts among known items.
+    events = [add("a1", "o1", "x"), add("a2", "o1", "y"), checkout("ac", "o1"),
+              add("b1", "o2", "y"), add("b2", "o2", "x"), add("b3", "o2", "z")]
+    lists = {"b1": (["x"], "model"), "b2": (["q", "z"], "model")}
+    report = prequential_scores(events, lists, catalog_size=4, k=2)
+    assert {name: (r["judged"], r["judged_known_items"]) for name, r in report.items()} == {
+        "cartstream": (3, 1), "popularity": (3, 1), "co_visitation": (3, 1)}
+    cartstream = report["cartstream"]
+    assert (cartstream["hr@2"], cartstream["hr@2_known_items"], cartstream["mrr@2_known_items"]) == (
+        round(2 / 3, 6), 1.0, 1.0)
+    # z had never been added, yet the list after b2 held it: the replay leaked the future.
+    assert cartstream["hits_on_new_items"] == 1 and report["popularity"]["hits_on_new_items"] == 0
+
+
+def test_a_menu_item_waits_for_the_list_that_judges_its_first_add():
+    stream = [("menu-items", {"item_id": "x"}), ("carts", {"event_id": "a1", "user_id": "o1"}),
+              ("menu-items", {"item_id": "y"}), ("carts", {"event_id": "b1", "user_id": "o2"}),
+              ("carts", {"event_id": "a2", "user_id": "o1"}),
+              ("menu-items", {"item_id": "z"}), ("carts", {"event_id": "a3", "user_id": "o1"})]
+    releases = [(r.item["item_id"], r.first_add, r.after) for r in menu_releases(stream)]
+    # y opens o2's order: no list judges it. z is judged by the list after a2, o1's latest event.
+    assert releases == [("x", 0, None), ("y", 1, None), ("z", 3, "a2")]

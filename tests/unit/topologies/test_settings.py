@@ -35,3 +35,9 @@ def test_same_port_for_two_services_is_rejected():
 def test_zero_partitions_is_rejected():
     with pytest.raises(ValidationError):
         Settings(partitions=0)
+
+
+def test_the_cart_candidate_cap_is_a_setting(monkeypatch):
+    assert Settings().max_cart_candidates == 200
+    monkeypatch.setenv("CARTSTREAM_MAX_CART_CANDIDATES", "50")
+    assert Settings().max_cart_candidates == 50

@@ -1,0 +1,153 @@
+"""One vector index per embedding model, and the rule that says which one readers search.
+
+A rebuild writes a new model's vectors to `item-vectors` beside the live model's, and a
+cosine between vectors of two models means nothing. So every model gets its own index and
+vectors, and readers search only the *active* one. `embedding-models` names the active
+model together with the `item-vectors` offsets that hold all of its vectors; the switch
+happens only once this reader has read that far, so it never searches a mixed index nor a
+half-filled one. At the switch the replaced model's index is dropped, and its vectors
+(which may still arrive, from an old embedder or an uncompacted log) are ignored.
+
+Before any `embedding-models` record is known (vectors written by hand, as the benchmarks
+do), the first model seen is active.
+
+Upserts are buffered and reach the index in one call per model (`flush`), which is what
+makes reading a whole topic fast; a search flushes first, so it never misses one.
+
+Examples
+--------
+>>> from cartstream.schemas import EmbeddingModel
+>>> indexes = ModelIndexes("item-vectors")
+>>> indexes.upsert("naan", "old", [1.0, 0.0], "r1", available=True)
+>>> indexes.active
+'old'
+>>> indexes.upsert("naan", "new", [0.0, 1.0], "r1", available=True)  # a rebuild's vector
+>>> indexes.control(EmbeddingModel(model_id="new", previous_model_id="old", dim=2, items=1,
+...     vector_offsets={"0": 8}, menu_offsets={}, event_time=1732540000000))
+>>> indexes.advance({("item-vectors", 0): 7}), indexes.active
+(False, 'old')
+>>> indexes.advance({("item-vectors", 0): 8}), indexes.active, sorted(indexes.stores)
+(True, 'new', ['new'])
+>>> indexes.search([0.0, 1.0], k=1)
+[('naan', 1.0)]
+>>> indexes.upsert("lassi", "old", [1.0, 0.0], "r1", available=True)  # a retired model: ignored
+>>> len(indexes.current.vectors)
+1
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+import numpy as np
+
+from cartstream.models.vector_index import VectorIndex
+from cartstream.operators.item_vectors import ItemVectors
+from cartstream.schemas import EmbeddingModel
+
+__all__ = ["ModelIndexes", "ModelStore"]
+
+Positions = Mapping[tuple[str, int], int]
+
+
+@dataclasses.dataclass
+class ModelStore:
+    """The index and the exact vectors of one embedding model."""
+
+    index: VectorIndex
+    vectors: ItemVectors
+    pending: dict[str, tuple[np.ndarray, str, bool]] = dataclasses.field(default_factory=dict)
+
+    def flush(self) -> None:
+        """Apply the buffered upserts to the index in one call."""
+        if self.pending:
+            ids = list(self.pending)
+            vectors, restaurants, available = zip(*self.pending.values())
+            self.pending = {}
+            self.index.upsert_many(ids, np.stack(vectors), list(restaurants), list(available))
+
+
+class ModelIndexes:
+    """Item vectors by embedding model; searches go to the active model's index.
+
+    Parameters
+    ----------
+    topic
+        Full name of the `item-vectors` topic: the offsets of a switch refer to it.
+    expansion_search
+        HNSW candidate-list size of the indexes this creates.
+    """
+
+    def __init__(self, topic: str, expansion_search: int = 64) -> None:
+        self.topic = topic
+        self.expansion_search = expansion_search
+        self.stores: dict[str, ModelStore] = {}
+        self.active: str | None = None
+        self.switch: tuple[str, dict[int, int]] | None = None
+        self.retired: set[str] = set()
+        self.controlled = False
+
+    @property
+    def current(self) -> ModelStore | None:
+        """The active model's store, flushed; None while no model is active or it has no vector."""
+        store = self.stores.get(self.active) if self.active is not None else None
+        if store is not None:
+            store.flush()
+        return store
+
+    def upsert(self, item_id: str, model_id: str, vector, restaurant_id: str, available: bool) -> None:
+        """Buffer one item's vector of one model (ignored when that model was replaced)."""
+        if model_id in self.retired:
+            return
+        vector = np.asarray(vector, dtype=np.float32)
+        store = self.stores.get(model_id)
+        if store is None:
+            store = self.stores[model_id] = ModelStore(
+                VectorIndex(ndim=len(vector), expansion_search=self.expansion_search), ItemVectors())
+        if self.active is None and not self.controlled:
+            self.active = model_id
+        store.vectors[item_id] = vector
+        store.pending[item_id] = (vector, restaurant_id, available)
+
+    def delete(self, item_id: str) -> None:
+        """Forget an item in every model."""
+        for store in self.stores.values():
+            store.pending.pop(item_id, None)
+            store.vectors.pop(item_id, None)
+            store.index.delete(item_id)
+
+    def control(self, record: EmbeddingModel) -> None:
+        """Apply an `embedding-models` record: the model to switch to once its offsets are read."""
+        self.controlled = True
+        self.retired.discard(record.model_id)  # a rebuild may bring a replaced model back
+        if record.model_id != self.active:
+            self.switch = (record.model_id, {int(p): o for p, o in record.vector_offsets.items()})
+        if record.previous_model_id is not None and record.previous_model_id != self.active:
+            self._retire(record.previous_model_id)
+
+    def advance(self, positions: Positions) -> bool:
+        """Switch to the announced model once `positions` reach its offsets; whether it switched."""
+        if self.switch is None:
+            return False
+        model_id, offsets = self.switch
+        if any(positions.get((self.topic, p), 0) < o for p, o in offsets.items()):
+            return False
+        retired, self.active, self.switch = self.active, model_id, None
+        if retired is not None:
+            self._retire(retired)
+        return True
+
+    def flush(self) -> None:
+        """Apply every model's buffered upserts to its index."""
+        for store in self.stores.values():
+            store.flush()
+
+    def search(self, vector, k: int) -> list[tuple[str, float]]:
+        """The active model's `k` nearest available items; empty while no model is active."""
+        store = self.current
+        return [] if store is None else store.index.search(vector, k)
+
+    def _retire(self, model_id: str) -> None:
+        self.retired.add(model_id)
+        self.stores.pop(model_id, None)

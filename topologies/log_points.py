@@ -1,0 +1,84 @@
+"""Points in a topology's input log: where a replay starts (`--from`) and ends (`--until`).
+
+A point is ``earliest``, an ISO-8601 time (a Kafka record timestamp, resolved per partition
+with the broker's time index), or one or more ``topic:partition:offset`` positions; the
+partitions a position list leaves out start at their earliest offset (or, for `--until`,
+run to the end of the log as it was when the replay started).
+
+Examples
+--------
+>>> parse_point("earliest")
+LogPoint(kind='earliest', time_ms=None, offsets={})
+>>> parse_point("2026-11-25T10:00:00Z").time_ms
+1795600800000
+>>> parse_point("clicks:0:1200,carts:2:17").offsets
+{('clicks', 0): 1200, ('carts', 2): 17}
+>>> try:
+...     parse_point("yesterday")
+... except CartstreamError as error:
+...     print(error)
+'yesterday' is not a log point: use earliest, an ISO-8601 time such as 2026-11-25T10:00:00Z, or topic:partition:offset[,topic:partition:offset...]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+
+from .exceptions import CartstreamError
+
+__all__ = ["LogPoint", "parse_point"]
+
+
+@dataclasses.dataclass(frozen=True)
+class LogPoint:
+    """A point in the log: ``earliest``, a record time in epoch ms, or explicit offsets per partition."""
+
+    kind: str  # "earliest" | "time" | "offsets"
+    time_ms: int | None = None
+    offsets: dict[tuple[str, int], int] = dataclasses.field(default_factory=dict)
+
+    def describe(self) -> str:
+        """The point as the user wrote it, for progress lines and the generation record.
+
+        >>> parse_point("clicks:0:5").describe()
+        'clicks:0:5'
+        """
+        if self.kind == "earliest":
+            return "earliest"
+        if self.kind == "time":
+            return datetime.fromtimestamp(self.time_ms / 1000, timezone.utc).isoformat().replace("+00:00", "Z")
+        return ",".join(f"{t}:{p}:{o}" for (t, p), o in self.offsets.items())
+
+
+def parse_point(text: str) -> LogPoint:
+    """Read `--from`/`--until` text; raises CartstreamError with the accepted forms."""
+    text = text.strip()
+    if text == "earliest":
+        return LogPoint("earliest")
+    if ":" in text and not text[:4].isdigit():
+        return LogPoint("offsets", offsets=_parse_offsets(text))
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise _not_a_point(text) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return LogPoint("time", time_ms=int(moment.timestamp() * 1000))
+
+
+def _parse_offsets(text: str) -> dict[tuple[str, int], int]:
+    offsets = {}
+    for part in text.split(","):
+        topic, _, rest = part.strip().partition(":")
+        partition, _, offset = rest.partition(":")
+        if not (topic and partition.isdigit() and offset.isdigit()):
+            raise _not_a_point(text)
+        offsets[(topic, int(partition))] = int(offset)
+    return offsets
+
+
+def _not_a_point(text: str) -> CartstreamError:
+    return CartstreamError(
+        f"{text!r} is not a log point: use earliest, an ISO-8601 time such as 2026-11-25T10:00:00Z, "
+        "or topic:partition:offset[,topic:partition:offset...]")

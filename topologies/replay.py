@@ -1,0 +1,263 @@
+"""`cartstream replay`: rebuild a topology's state from its input log under a new generation.
+
+1. A new generation (consumer group `<group>.g<N>`, state folder, changelog topics) is
+   recorded on `topology-generations` as rebuilding; its input offsets are set to `--from`.
+2. The topology runs from there, silent with `--no-emit` (state only), while the live
+   generation keeps serving. A progress line shows the lag and events/s.
+3. With `--until`, it stops at that point and the live generation stays live. Without,
+   once the lag is below `TAKEOVER_LAG` it takes over: the record says so, the live
+   generation's instances commit and stop, and the rebuilt one publishes from the offsets
+   they committed, so every trigger event gets exactly one output. It then keeps serving.
+
+A crashed replay is resumed by running the same command again: its generation is on the
+record, and its consumer group and changelog topics kept its offsets and state.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from typing import TextIO
+
+from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from .clients import client_config
+from .emit_gate import ReplayGate
+from .exceptions import CartstreamError
+from .generations import GenerationRecord, GenerationWatch, write_generation
+from .log_points import LogPoint
+from .registry import REPLAYABLE, topology_module
+from .settings import Settings
+
+__all__ = ["INPUTS", "replay"]
+
+log = logging.getLogger(__name__)
+
+#: The input topics of every replayable topology.
+INPUTS = ("clicks", "carts")
+#: Events behind the end of the log at which a rebuild is close enough to take over.
+TAKEOVER_LAG = 50
+PROGRESS_EVERY_S = 1.0
+
+
+def replay(settings: Settings, topology: str, start: LogPoint, until: LogPoint | None, emit: bool,
+           out: TextIO = sys.stderr) -> GenerationRecord:
+    """Rebuild `topology` from `start`; returns the final generation record (see the module doc)."""
+    if topology not in REPLAYABLE:
+        topology_module(topology)  # an unknown name gets the list of topologies
+        raise CartstreamError(f"{topology} runs a loop of its own and cannot be replayed (the trainer resumes from "
+                              f"model-snapshots, the embedder from item-vectors); replay one of {', '.join(REPLAYABLE)}")
+    if until is not None and until.kind == "earliest":
+        raise CartstreamError("--until earliest would replay nothing; give a time or topic:partition:offset")
+    watch = GenerationWatch(settings, topology).start()
+    record = _resume_or_start(settings, watch.latest, start, until, emit)
+    generation = record.rebuild["generation"]
+    rebuilding = settings.model_copy(update={"generation": generation})
+    positions = _Positions(rebuilding, topology)
+    try:
+        if record is not watch.latest:
+            positions.commit_start(start)
+            write_generation(settings, record)
+        bounds = None if until is None else positions.resolve(until)
+        gate = ReplayGate(emit=emit, handover_timeout_s=settings.session_timeout_ms / 1000 + 30, until=bounds)
+        app = topology_module(topology).build(rebuilding, gate)
+        monitor = _Monitor(settings, record, positions, gate, app, out)
+        watch.guard(generation, monitor.superseded, current=record)
+        monitor.start()
+        app.run()
+        monitor.stop()
+        if monitor.error is not None:
+            raise monitor.error
+        if bounds is not None and monitor.reached_until:
+            record = monitor.record.finished()
+            write_generation(settings, record)
+        return monitor.record
+    finally:
+        watch.stop()
+        positions.close()
+
+
+def _resume_or_start(settings: Settings, latest: GenerationRecord, start: LogPoint, until: LogPoint | None,
+                     emit: bool) -> GenerationRecord:
+    wanted = {"start": start.describe(), "until": None if until is None else until.describe(), "emit": emit}
+    if latest.rebuild is None:
+        return latest.starting_rebuild(**wanted)
+    running = {name: latest.rebuild[name] for name in wanted}
+    if running != wanted:
+        raise CartstreamError(
+            f"generation {latest.rebuild['generation']} of {latest.topology} is being rebuilt with "
+            f"{_flags(running)}; run the same command to resume it, or `cartstream replay "
+            f"{latest.topology} --abandon` first")
+    log.info("resuming the rebuild of generation %d", latest.rebuild["generation"])
+    return latest
+
+
+def abandon(settings: Settings, topology: str) -> GenerationRecord | None:
+    """Drop the rebuild under way from the record (its group and topics stay); None if there is none."""
+    watch = GenerationWatch(settings, topology).start()
+    watch.stop()
+    if watch.latest.rebuild is None:
+        return None
+    record = watch.latest.finished()
+    write_generation(settings, record)
+    return watch.latest
+
+
+def _flags(rebuild: dict) -> str:
+    flags = f"--from {rebuild['start']}"
+    if rebuild["until"] is not None:
+        flags += f" --until {rebuild['until']}"
+    return flags + (" --emit" if rebuild["emit"] else " --no-emit")
+
+
+class _Positions:
+    """The input partitions of one generation's consumer group: committed offsets, log ends, seeking."""
+
+    def __init__(self, settings: Settings, topology: str):
+        self.settings = settings
+        self.group = settings.consumer_group(topology)
+        self.consumer = Consumer(client_config(settings, {"group.id": self.group, "enable.auto.commit": False}))
+        metadata = self.consumer.list_topics(timeout=10)
+        self.partitions = [TopicPartition(settings.topic(t), p)
+                           for t in INPUTS for p in sorted(metadata.topics[settings.topic(t)].partitions)]
+
+    def ends(self) -> dict[tuple[str, int], int]:
+        return {(tp.topic, tp.partition): self.consumer.get_watermark_offsets(tp, timeout=10, cached=False)[1]
+                for tp in self.partitions}
+
+    def committed(self, group: str | None = None) -> dict[tuple[str, int], int]:
+        """Committed offsets of this generation's group, or of `group`; partitions without one are left out."""
+        consumer = self.consumer
+        if group is not None:
+            consumer = Consumer(client_config(self.settings, {"group.id": group, "enable.auto.commit": False}))
+        try:
+            return {(tp.topic, tp.partition): tp.offset
+                    for tp in consumer.committed(self.partitions, timeout=10) if tp.offset >= 0}
+        finally:
+            if group is not None:
+                consumer.close()
+
+    def resolve(self, point: LogPoint) -> dict[tuple[str, int], int]:
+        """`point` as an offset per input partition (the end of the log where it says nothing)."""
+        ends = self.ends()
+        if point.kind == "offsets":
+            unknown = set(point.offsets) - set(ends)
+            if unknown:
+                raise CartstreamError(f"not an input partition of this topology: {sorted(unknown)[0]}")
+            return {**ends, **point.offsets}
+        if point.kind == "earliest":
+            return {tp: self.consumer.get_watermark_offsets(TopicPartition(*tp), timeout=10)[0] for tp in ends}
+        found = self.consumer.offsets_for_times(
+            [TopicPartition(tp.topic, tp.partition, point.time_ms) for tp in self.partitions], timeout=10)
+        return {(tp.topic, tp.partition): tp.offset if tp.offset >= 0 else ends[(tp.topic, tp.partition)]
+                for tp in found}
+
+    def commit_start(self, start: LogPoint) -> None:
+        """Set the new group's offsets to `start`, before any instance of it runs."""
+        offsets = self.resolve(start)
+        self.consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=False)
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+class _Monitor:
+    """Watches a rebuild from beside the stream thread: progress, `--until`, and the take-over."""
+
+    def __init__(self, settings: Settings, record: GenerationRecord, positions: _Positions, gate: ReplayGate,
+                 app, out: TextIO):
+        self.settings = settings
+        self.record = record
+        self.positions = positions
+        self.gate = gate
+        self.app = app
+        self.out = out
+        self.error: Exception | None = None
+        self.reached_until = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="replay-monitor", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def superseded(self) -> None:
+        """Another generation went live or the rebuild was abandoned: stop this one."""
+        self.out.write(f"\ngeneration {self.record.rebuild and self.record.rebuild['generation']} was superseded; "
+                       "stopping\n")
+        self._stop.set()
+        self.app.stop()
+
+    def _run(self) -> None:
+        try:
+            self._follow()
+        except Exception as exc:  # surfaced by replay() after the app stops
+            log.exception("replay monitor failed")
+            self.error = exc if isinstance(exc, CartstreamError) else CartstreamError(f"replay failed: {exc}")
+            self.app.stop()
+
+    def _follow(self) -> None:
+        first = self.positions.committed()
+        began, shown = time.monotonic(), 0.0
+        while not self._stop.wait(0.2):
+            committed, ends = self.positions.committed(), self.positions.ends()
+            lag = sum(max(0, end - committed.get(tp, end)) for tp, end in ends.items())
+            now = time.monotonic()
+            if now - shown >= PROGRESS_EVERY_S:
+                done = sum(committed.get(tp, 0) - first.get(tp, 0) for tp in ends)
+                self._progress(done, lag, done / max(now - began, 1e-9))
+                shown = now
+            if self.gate.until is not None:
+                if all(committed.get(tp, 0) >= bound for tp, bound in self.gate.until.items()):
+                    self.reached_until = True
+                    self.out.write("\nreached --until; stopping\n")
+                    self.app.stop()
+                    return
+            elif lag <= TAKEOVER_LAG:
+                self._take_over(committed)
+                return
+
+    def _progress(self, done: int, lag: int, rate: float) -> None:
+        generation = self.record.rebuild["generation"]
+        line = f"{self.record.topology} generation {generation}: {done:,} events replayed, lag {lag:,}, {rate:,.0f} events/s"
+        self.out.write(f"\r{line}" if self.out.isatty() else f"{line}\n")
+        self.out.flush()
+
+    def _take_over(self, committed: dict[tuple[str, int], int]) -> None:
+        live_group = self.settings.model_copy(update={"generation": self.record.live}).consumer_group(
+            self.record.topology)
+        self.gate.begin_takeover()
+        self.record = self.record.taking_over()
+        write_generation(self.settings, self.record)
+        self._wait_until_empty(live_group)
+        stopped_at = self.positions.committed(live_group)
+        # Where the live generation never committed, this one publishes from where it is.
+        handover = {tp: stopped_at.get(tp, self.gate.silent_upto.get(tp, committed[tp] - 1) + 1) for tp in committed}
+        self.gate.hand_over(handover)
+        if self.gate.late:
+            log.warning("%d events passed the rebuild before the live generation stopped; their outputs were "
+                        "not published", self.gate.late)
+        self.record = self.record.went_live()
+        write_generation(self.settings, self.record)
+        self.out.write(f"\ngeneration {self.record.live} of {self.record.topology} is live; serving until stopped\n")
+        self.out.flush()
+
+    def _wait_until_empty(self, group: str) -> None:
+        admin = AdminClient(client_config(self.settings))
+        deadline = time.monotonic() + self.gate.handover_timeout_s
+        while time.monotonic() < deadline:
+            try:
+                state = admin.describe_consumer_groups([group], request_timeout=10)[group].result().state
+            except KafkaException:
+                return  # the group does not exist: nothing live to stop
+            if state in (ConsumerGroupState.EMPTY, ConsumerGroupState.DEAD):
+                return
+            self._stop.wait(0.2)
+        raise CartstreamError(f"the live generation ({group}) did not stop within "
+                              f"{self.gate.handover_timeout_s:.0f}s; is an old cartstream version serving it?")
