@@ -66,13 +66,14 @@ def loop(tables: RecommenderTables, ranker: Ranker, batch: list, start_ms: int) 
     with features). CPU time is the steadier of the two on a shared machine."""
     states: dict[str, bytes] = {}
     shown = []
+    cap = Settings().max_cart_candidates
     started, cpu_started = time.perf_counter(), time.process_time()
     for n, (_, user_id, body) in enumerate(batch):
         event = Event(body["event_id"], start_ms + 50 * n, user_id, body.get("action", "click"),
                       body["item_id"], body["restaurant_id"], body.get("quantity", 1))
         raw = states.get(user_id)
         state = UserState.from_dict(orjson.loads(raw)) if raw is not None else UserState()
-        recommend(state, event, tables, ranker, k=10)
+        recommend(state, event, tables, ranker, k=10, max_cart_candidates=cap)
         states[user_id] = orjson.dumps(state.to_dict())
         shown.append(state.shown)
     return time.perf_counter() - started, time.process_time() - cpu_started, shown

@@ -1,10 +1,13 @@
 """Replay speed: a silent rebuild (`cartstream replay --no-emit`) against the live recommender.
 
-The setup of `recommender.py` (10k items with vectors and item stats, 100k users), a
-backlog of events, then two runs over the same backlog, each a child process:
+The setup of `recommender.py` (10k items with vectors and item stats), a backlog of
+events from diners with several events each (a replay covers sessions, not one event per
+diner: by default 20,000 events of 2,000 diners), then two runs over the same backlog,
+each a child process:
 
 - live: `cartstream run recommender` (lists to Kafka and Redis, training examples);
-- replay: `cartstream replay recommender --until <end> --no-emit` (state only).
+- replay: `cartstream replay recommender --until <end> --no-emit` (state only; it ranks
+  only each diner's last list, the one its state keeps).
 
 Each rate is the events per second at which the run's consumer group commits its way
 through the backlog, after the first tenth (table loading and the first rebalance are
@@ -64,12 +67,14 @@ def rate_through_backlog(settings: Settings, group: str, backlog: int, child: su
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=10_000)
-    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--users", type=int, default=2_000)
     parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--quick", action="store_true", help="2,000 items, 3,000 events")
+    parser.add_argument("--replay-commit-interval", type=float, default=None,
+                        help="the replay's --commit-interval (default: the live one's)")
+    parser.add_argument("--quick", action="store_true", help="2,000 items, 3,000 events of 300 diners")
     args = parser.parse_args()
     if args.quick:
-        args.items, args.events = 2_000, 3_000
+        args.items, args.events, args.users = 2_000, 3_000, 300
 
     run = uuid.uuid4().hex[:6]
     settings = Settings(topic_prefix=f"benchreplay{run}.", group_prefix=f"benchreplay{run}",
@@ -82,7 +87,9 @@ def main() -> int:
     env = {**os.environ, **settings.to_env()}
     rates = {}
     for name, command in (("live", ["run", "recommender"]),
-                          ("replay_no_emit", ["replay", "recommender", "--until", "2100-01-01T00:00:00Z", "--no-emit"])):
+                          ("replay_no_emit", ["replay", "recommender", "--until", "2100-01-01T00:00:00Z", "--no-emit",
+                                              *([] if args.replay_commit_interval is None else
+                                                ["--commit-interval", str(args.replay_commit_interval)])])):
         group = settings.model_copy(update={"generation": 0 if name == "live" else 1}).consumer_group("recommender")
         with open(settings.state_dir / f"{name}.log", "wb") as log:
             child = subprocess.Popen([sys.executable, "-m", "cartstream.topologies.cli", *command],
@@ -99,6 +106,8 @@ def main() -> int:
     RESULTS.write_bytes(orjson.dumps({
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_average": os.getloadavg()},
         "items": args.items, "users": args.users, "events": args.events,
+        "commit_interval_s": {"live": settings.commit_interval,
+                              "replay": args.replay_commit_interval or settings.commit_interval},
         "live_events_per_s": rates["live"], "replay_no_emit_events_per_s": rates["replay_no_emit"],
         "replay_speedup": ratio,
     }, option=orjson.OPT_INDENT_2))

@@ -118,12 +118,16 @@ class ModelIndexes:
             store.index.delete(item_id)
 
     def control(self, record: EmbeddingModel) -> None:
-        """Apply an `embedding-models` record: the model to switch to once its offsets are read."""
+        """Apply an `embedding-models` record: the model to switch to once its offsets are read.
+
+        The record's ``previous_model_id`` is the one retired model: a rebuild back to it
+        first re-publishes the active record without it, so its vectors are taken again.
+        """
         self.controlled = True
-        self.retired.discard(record.model_id)  # a rebuild may bring a replaced model back
         if record.model_id != self.active:
             self.switch = (record.model_id, {int(p): o for p, o in record.vector_offsets.items()})
-        if record.previous_model_id is not None and record.previous_model_id != self.active:
+        self.retired = set()
+        if record.previous_model_id not in (None, record.model_id, self.active):
             self._retire(record.previous_model_id)
 
     def advance(self, positions: Positions) -> bool:

@@ -130,9 +130,12 @@ def _resolve(event: Event, catalog: Catalog) -> tuple[ItemInfo | None, str | Non
 
 def recommend(state: UserState, event: Event, tables: Tables, ranker: Ranker, k: int = 10,
               model_version: int = 0, model_name: str = "ranker",
-              max_cart_candidates: int | None = None) -> Outcome:
+              max_cart_candidates: int | None = None, rank: bool = True) -> Outcome:
     """Apply `event` to `state` and rank a fresh list of `k` items for the diner; with a
-    cart, at most ``max_cart_candidates`` menu items are scored (None: the whole menu)."""
+    cart, at most ``max_cart_candidates`` menu items are scored (None: the whole menu).
+
+    ``rank=False`` only applies the event (no list, nothing shown): a silent replay does so
+    for events whose list the diner's next replayed event replaces unseen."""
     item, problem = _resolve(event, tables.catalog)
     if problem is not None:
         return Outcome(rejected=problem)
@@ -150,6 +153,8 @@ def recommend(state: UserState, event: Event, tables: Tables, ranker: Ranker, k:
         state.on_click(item, t)
     else:
         state.on_cart(event.action, item, event.quantity, t)
+    if not rank:
+        return outcome
 
     taste = state.taste_vector(tables.vectors)
     candidates = candidates_for(state, tables.catalog, covisitation=tables.stats, trending=tables.stats,
@@ -157,11 +162,12 @@ def recommend(state: UserState, event: Event, tables: Tables, ranker: Ranker, k:
                                 max_cart_candidates=max_cart_candidates)
     features = feature_matrix(candidates, state, event_time=t, vectors=tables.vectors, taste=taste,
                               trending=tables.stats)
-    ranked, mode = ranker.rank_many([c.item_id for c in candidates], features, FEATURE_NAMES, k=k)
-    row_of = {c.item_id: n for n, c in enumerate(candidates)}
+    item_ids = [c.item.item_id for c in candidates]
+    ranked, mode = ranker.rank_many(item_ids, features, FEATURE_NAMES, k=k)
+    row_of = dict(zip(item_ids, range(len(item_ids))))
+    rows = [row_of[item_id] for item_id, _ in ranked]
     # Dicts only for the shown rows: they are what the next action labels.
-    listed = [(candidates[row_of[item_id]], dict(zip(FEATURE_NAMES, features[row_of[item_id]].tolist())))
-              for item_id, _ in ranked]
+    listed = [(candidates[row], dict(zip(FEATURE_NAMES, values))) for row, values in zip(rows, features[rows].tolist())]
     state.show([(c.item_id, f) for c, f in listed], event.event_id, t)
     outcome.recommendation = {
         "recommendation_id": recommendation_id(event.user_id, event.event_id),

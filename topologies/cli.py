@@ -200,6 +200,26 @@ def _add_dead_letters(sub, settings: argparse.ArgumentParser) -> None:
     dead.set_defaults(handler=cmd_dead_letters)
 
 
+def cmd_embed(args: argparse.Namespace) -> int:
+    from ..models.embedder import TextEmbedder
+    from .embed_rebuild import Rebuild
+
+    settings = settings_from(args)
+    if args.model is not None and args.model_dir is not None:
+        raise CartstreamError("give --model or --model-dir, not both")
+    if args.model is not None:
+        settings = settings.model_copy(update={"embed_model": args.model})
+    model = TextEmbedder(args.model_dir or settings.embed_model_dir(), threads=settings.embed_threads)
+    report = Rebuild(settings, model, batch_size=args.batch_size).run()
+    if report.already_active:
+        print(f"{report.model_id} is the active embedding model already ({report.items} items); nothing to rebuild")
+    else:
+        print(f"{report.model_id} is active: {report.items} live items, {report.written} vectors written, "
+              f"{report.embedded} texts embedded in {report.seconds:.1f} s; restart the embedder with "
+              f"CARTSTREAM_EMBED_MODEL={report.model_id}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -326,6 +346,18 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--model", help="for rollback: the model name")
     model.add_argument("--version", type=int, help="for rollback: the version to make live again")
     model.set_defaults(handler=cmd_model)
+
+    embed = sub.add_parser(
+        "embed", parents=[settings], help="re-embed the whole catalog with another model, then switch to it",
+        description="Re-embed every live menu item with another exported model, publish the vectors to "
+                    "item-vectors, and make the model active once all are committed: recommenders switch "
+                    "then, never searching a mix of models. Safe to run again after a crash.")
+    embed.add_argument("--rebuild", action="store_true", required=True, help="re-embed the catalog (required)")
+    embed.add_argument("--model", metavar="ID",
+                       help="exported model folder <cache dir>/models/ID (default: the embed_model setting)")
+    embed.add_argument("--model-dir", type=Path, metavar="DIR", help="an exported model directory elsewhere")
+    embed.add_argument("--batch-size", type=_at_least_one, default=256, help="items per transaction (default 256)")
+    embed.set_defaults(handler=cmd_embed)
 
     demo = sub.add_parser("demo", parents=[settings], help="synthetic diners through the running topologies")
     demo.add_argument("--users", type=_at_least_one, default=40, help="synthetic diners (default 40)")

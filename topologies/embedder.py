@@ -69,7 +69,11 @@ class Embedder:
         self.model = embedder
         self.metrics = metrics or Metrics(NAME)
         self.watch = ModelWatch(settings).catch_up(settings.tables_timeout_s)
-        refuse_unless_active(embedder.model_id, self.watch.active)
+        try:
+            refuse_unless_active(embedder.model_id, self.watch.active)
+        except EmbeddingModelMismatch:
+            self.watch.close()
+            raise
         self.retired = False
         self.known = known_vectors(settings, embedder.model_id)
         self.source = settings.topic("menu-items")

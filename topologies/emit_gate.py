@@ -18,6 +18,9 @@ The live generation stopped at offset 9 but the rebuild had already passed 9 and
 
 >>> gate.late
 2
+>>> scanned = ReplayGate(emit=False, handover_timeout_s=1.0, last_offsets={("clicks", 0): {"u1": 7}})
+>>> scanned.ranks_at("clicks", 0, 3, "u1"), scanned.ranks_at("clicks", 0, 7, "u1"), scanned.ranks_at("clicks", 0, 9, "u2")
+(False, True, True)
 >>> bounded = ReplayGate(emit=True, handover_timeout_s=1.0, until={("clicks", 0): 100})
 >>> bounded.processes_at("clicks", 0, 99), bounded.processes_at("clicks", 0, 100), bounded.allows_at("clicks", 0, 100)
 (True, False, False)
@@ -55,6 +58,14 @@ class EmitGate:
     def processes_at(self, topic: str, partition: int, offset: int) -> bool:
         return True
 
+    def ranks(self, user_id: str) -> bool:
+        """Whether the current message's list must be ranked (a silent replay skips the ones nobody sees)."""
+        ctx = message_context()
+        return self.ranks_at(ctx.topic, ctx.partition, ctx.offset, user_id)
+
+    def ranks_at(self, topic: str, partition: int, offset: int, user_id: str) -> bool:
+        return True
+
 
 class ReplayGate(EmitGate):
     """A rebuilding generation's gate: silent (unless `emit`) until it takes over at the handover
@@ -62,9 +73,14 @@ class ReplayGate(EmitGate):
 
     replaying = True
 
-    def __init__(self, emit: bool, handover_timeout_s: float, until: dict[tuple[str, int], int] | None = None):
+    def __init__(self, emit: bool, handover_timeout_s: float, until: dict[tuple[str, int], int] | None = None,
+                 last_offsets: dict[tuple[str, int], dict[str, int]] | None = None):
         self.emit = emit
         self.until = until
+        # Per input partition, each user's last offset in the log as it was when the replay
+        # began: silently, only those lists are ranked (each other list is replaced by the
+        # user's next event before anyone could see or label it). None: rank every list.
+        self.last_offsets = last_offsets
         self.handover_timeout_s = handover_timeout_s
         self.taking_over = threading.Event()
         self.handed_over = threading.Event()
@@ -87,6 +103,12 @@ class ReplayGate(EmitGate):
         if not self.handed_over.wait(self.handover_timeout_s):
             raise CartstreamError(f"the live generation did not hand over within {self.handover_timeout_s:.0f}s")
         return offset >= self.handover.get((topic, partition), 0)
+
+    def ranks_at(self, topic: str, partition: int, offset: int, user_id: str) -> bool:
+        if self.emit or self.taking_over.is_set() or self.last_offsets is None:
+            return True
+        last = self.last_offsets.get((topic, partition), {})
+        return last.get(user_id, offset) <= offset
 
     def begin_takeover(self) -> None:
         """From now on, hold each message until the handover offsets are known."""

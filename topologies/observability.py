@@ -97,8 +97,12 @@ class ConsumerLag:
         return self
 
     def stop(self) -> None:
+        """End the thread if it runs, and close the consumer."""
         self._stop.set()
-        self._thread.join(self.timeout_s * 3)
+        if self._thread.is_alive():
+            self._thread.join(self.timeout_s * 3)  # the thread closes the consumer on its way out
+        elif self._thread.ident is None:
+            self.consumer.close()
 
     def _run(self) -> None:
         try:

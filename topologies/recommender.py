@@ -26,7 +26,7 @@ from .exceptions import CartstreamError
 from .global_tables import RecommenderTables
 from .emit_gate import EmitGate
 from .intake import LIVE, dead_letters_topic, user_events
-from .observability import HealthServer, Metrics
+from .observability import ConsumerLag, HealthServer, Metrics
 from .redis_mirror import RedisMirror
 from .settings import Settings
 
@@ -72,12 +72,14 @@ class RecommenderStep:
         user = UserState.from_dict(state.get("user")) if state.exists("user") else UserState()
         # The tables as of this event's record time: what a replay of the log sees too.
         self.release_tables(timestamp)
+        emit = self.gate.allows()
         with self.tables.lock:
             ranker = self.tables.models.get(model_name, self.untrained)
             outcome = recommend(user, event, self.tables, ranker, k=self.settings.recommendations_k,
                                 model_version=ranker.version, model_name=model_name,
-                                max_cart_candidates=self.settings.max_cart_candidates)
-        if not self.gate.allows():  # a silent rebuild: the state changes, nothing is published
+                                max_cart_candidates=self.settings.max_cart_candidates,
+                                rank=emit or self.gate.ranks(event.user_id))
+        if not emit:  # a silent rebuild: the state changes, nothing is published
             if outcome.rejected is None:
                 state.set("user", user.to_dict())
             return {}
@@ -131,6 +133,8 @@ def build(settings: Settings, gate: EmitGate = LIVE) -> Application:
     mirror = RedisMirror(settings.redis_url, prefix=settings.topic_prefix, ttl_s=settings.redis_ttl_s).start_catching_up()
     if settings.metrics_port is not None:
         HealthServer(metrics, settings.metrics_port, ready=lambda: reader.caught_up.is_set() and reader.error is None).start()
+        ConsumerLag(metrics, settings.bootstrap_servers, settings.consumer_group(NAME),
+                    [settings.topic("clicks"), settings.topic("carts")]).start()
     step = RecommenderStep(settings, tables, metrics, mirror, gate, reader.release)
 
     dead_letters = dead_letters_topic(app, settings)

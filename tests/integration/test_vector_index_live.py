@@ -69,7 +69,7 @@ def test_index_converges_to_the_live_catalog_and_restarts_from_snapshot_plus_tai
     tables, read = load_tables(settings)
     assert read >= 5000 + len(changes)
     assert_index_is_the_live_catalog(tables, live)
-    assert (settings.state_dir / "recommender-vectors" / "vectors.npz").exists()
+    assert (settings.state_path("recommender-vectors") / "snapshot.json").exists()
 
     tail = [(f"i{n}", None) for n in range(7, 5000, 101)] + [(f"i{n}", menu(n)) for n in range(5000, 5040)]
     for key, value in tail:

@@ -1,0 +1,93 @@
+"""ModelIndexes: one index per embedding model; readers switch only to a complete one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cartstream.operators.model_indexes import ModelIndexes
+from cartstream.schemas import EmbeddingModel
+
+TOPIC = "item-vectors"
+
+
+def unit(seed: int) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal(8).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def activate(model: str, offsets: dict[int, int], previous: str | None = None) -> EmbeddingModel:
+    return EmbeddingModel(model_id=model, previous_model_id=previous, dim=8, items=0,
+                          vector_offsets={str(p): o for p, o in offsets.items()}, menu_offsets={},
+                          event_time=1732540000000)
+
+
+@pytest.fixture
+def indexes() -> ModelIndexes:
+    """Ten items with vectors of model "a" (active), and the first five of model "b"."""
+    indexes = ModelIndexes(TOPIC)
+    indexes.control(activate("a", {}))
+    indexes.advance({})
+    for i in range(10):
+        indexes.upsert(f"i{i}", "a", unit(i), "r1", available=True)
+    for i in range(5):
+        indexes.upsert(f"i{i}", "b", unit(100 + i), "r1", available=True)
+    return indexes
+
+
+def test_searches_use_only_the_active_models_index(indexes):
+    found = indexes.search(unit(3), k=10)
+    assert len(found) == 10 and found[0] == ("i3", pytest.approx(1.0, abs=1e-3))
+    assert len(indexes.current.index) == 10
+
+
+def test_the_switch_waits_until_the_reader_has_read_every_vector_of_the_new_model(indexes):
+    indexes.control(activate("b", {0: 40, 1: 12}, previous="a"))
+    assert not indexes.advance({(TOPIC, 0): 40, (TOPIC, 1): 11, ("other", 1): 99})
+    assert indexes.active == "a" and indexes.search(unit(3), k=1)[0][0] == "i3"
+    assert indexes.advance({(TOPIC, 0): 41, (TOPIC, 1): 12})
+    assert indexes.active == "b" and set(indexes.stores) == {"b"}
+    assert indexes.search(unit(103), k=1)[0][0] == "i3"
+
+
+def test_vectors_of_the_replaced_model_are_ignored_after_the_switch(indexes):
+    indexes.control(activate("b", {}, previous="a"))
+    indexes.advance({})
+    indexes.upsert("late", "a", unit(7), "r1", available=True)
+    assert "a" not in indexes.stores and "late" not in indexes.current.vectors
+
+
+def test_a_fresh_reader_that_knows_the_switch_never_indexes_the_replaced_model():
+    indexes = ModelIndexes(TOPIC)
+    indexes.control(activate("b", {0: 3}, previous="a"))
+    indexes.upsert("i0", "a", unit(0), "r1", available=True)
+    indexes.upsert("i0", "b", unit(1), "r1", available=True)
+    assert set(indexes.stores) == {"b"} and indexes.active is None and indexes.search(unit(1), k=1) == []
+    assert indexes.advance({(TOPIC, 0): 3}) and indexes.search(unit(1), k=1)[0][0] == "i0"
+
+
+def test_a_rebuild_may_bring_a_replaced_model_back(indexes):
+    indexes.control(activate("b", {}, previous="a"))
+    indexes.advance({})
+    indexes.upsert("i0", "a", unit(0), "r1", available=True)
+    assert "a" not in indexes.stores, "a retired model's vectors are ignored"
+    indexes.control(activate("b", {}, previous=None))    # a rebuild back to "a" announces it first
+    indexes.upsert("i0", "a", unit(0), "r1", available=True)
+    indexes.control(activate("a", {}, previous="b"))
+    indexes.advance({})
+    assert indexes.active == "a" and indexes.search(unit(0), k=1)[0][0] == "i0"
+
+
+def test_without_embedding_models_records_the_first_model_seen_is_active():
+    indexes = ModelIndexes(TOPIC)
+    indexes.upsert("i0", "x", unit(0), "r1", available=True)
+    indexes.upsert("i1", "y", unit(1), "r1", available=True)
+    assert indexes.active == "x" and [i for i, _ in indexes.search(unit(1), k=5)] == ["i0"]
+
+
+def test_deletes_reach_every_model_and_buffered_upserts(indexes):
+    indexes.upsert("i9", "b", unit(9), "r1", available=True)
+    indexes.delete("i9")
+    indexes.delete("i2")
+    assert "i9" not in indexes.stores["b"].vectors and "i2" not in indexes.stores["b"].vectors
+    assert {i for i, _ in indexes.search(unit(9), k=20)} == {f"i{i}" for i in range(10)} - {"i2", "i9"}

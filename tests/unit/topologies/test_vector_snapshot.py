@@ -1,0 +1,54 @@
+"""VectorSnapshot: every embedding model's index saved with its offsets; a torn save is never used."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cartstream.operators.model_indexes import ModelIndexes
+from cartstream.topologies.vector_snapshot import VectorSnapshot
+
+TOPIC = "p.item-vectors"
+
+
+def filled() -> ModelIndexes:
+    indexes = ModelIndexes(TOPIC)
+    rng = np.random.default_rng(1)
+    for model, n in (("a", 30), ("b", 12)):
+        for i in range(n):
+            indexes.upsert(f"i{i}", model, rng.standard_normal(8), f"r{i % 3}", available=i % 5 != 0)
+    return indexes
+
+
+def test_a_restored_snapshot_holds_every_model_its_offsets_and_the_active_one(tmp_path):
+    indexes = filled()
+    snapshot = VectorSnapshot(tmp_path / "vectors", TOPIC)
+    snapshot.save(indexes, {(TOPIC, 0): 40, (TOPIC, 1): 2, ("p.menu-items", 0): 9})
+    restored, positions = VectorSnapshot(tmp_path / "vectors", TOPIC).load()
+    assert positions == {(TOPIC, 0): 40, (TOPIC, 1): 2}
+    assert restored.active == "a" and set(restored.stores) == {"a", "b"}
+    for model in ("a", "b"):
+        before, after = indexes.stores[model], restored.stores[model]
+        assert sorted(after.vectors) == sorted(before.vectors) and len(after.index) == len(before.index)
+        np.testing.assert_array_equal(after.vectors["i3"], before.vectors["i3"])
+    query = indexes.stores["a"].vectors["i4"]
+    assert restored.search(query, k=5) == indexes.search(query, k=5)
+
+
+def test_a_later_save_replaces_the_earlier_one_and_leaves_no_folder_behind(tmp_path):
+    indexes = filled()
+    snapshot = VectorSnapshot(tmp_path / "vectors", TOPIC)
+    snapshot.save(indexes, {(TOPIC, 0): 40})
+    del indexes.stores["b"]
+    snapshot.save(indexes, {(TOPIC, 0): 41})
+    restored, positions = VectorSnapshot(tmp_path / "vectors", TOPIC).load()
+    assert positions == {(TOPIC, 0): 41} and set(restored.stores) == {"a"}
+    assert len([p for p in (tmp_path / "vectors").iterdir() if p.is_dir()]) == 1
+
+
+def test_a_folder_from_another_save_makes_the_snapshot_unusable(tmp_path):
+    snapshot = VectorSnapshot(tmp_path / "vectors", TOPIC)
+    snapshot.save(filled(), {(TOPIC, 0): 40})
+    manifest = tmp_path / "vectors" / "snapshot.json"
+    manifest.write_bytes(manifest.read_bytes().replace(b'"p.item-vectors:0":40', b'"p.item-vectors:0":41'))
+    assert VectorSnapshot(tmp_path / "vectors", TOPIC).load() is None
+    assert VectorSnapshot(tmp_path / "nothing", TOPIC).load() is None
