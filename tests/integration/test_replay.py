@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import orjson
 from confluent_kafka import Consumer, TopicPartition
 
@@ -48,14 +50,19 @@ def changelogs(settings, group: str) -> dict[tuple[str, bytes], bytes]:
     return state
 
 
-def committed_to_end(settings, group: str) -> bool:
+def lag(settings, group: str) -> int:
+    """Input events `group` has not committed yet."""
     consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": group})
     try:
         parts = [TopicPartition(settings.topic(t), p) for t in ("clicks", "carts") for p in range(settings.partitions)]
-        done = consumer.committed(parts, timeout=10)
-        return all(tp.offset == consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in done)
+        return sum(consumer.get_watermark_offsets(tp, timeout=10)[1] - max(0, tp.offset)
+                   for tp in consumer.committed(parts, timeout=10))
     finally:
         consumer.close()
+
+
+def committed_to_end(settings, group: str) -> bool:
+    return lag(settings, group) == 0
 
 
 def test_replay_from_earliest_rebuilds_the_live_state_then_takes_over_without_gaps_or_duplicates(
@@ -111,3 +118,41 @@ def test_replay_until_an_offset_stops_there_and_leaves_the_live_generation(setti
     beyond = sum(1 for m in read_all(settings, [settings.topic("clicks")]) if m.partition() == 0 and m.offset() >= 5)
     recs = read_all(settings, [settings.topic("recommendations")])
     assert beyond > 0 and len(recs) == total - beyond
+
+
+def test_a_replay_killed_mid_way_resumes_its_generation_and_rebuilds_the_same_state(settings, topology, tmp_path):
+    produce(settings, "menu-items", [(m["item_id"], m) for m in catalog(unavailable=())])
+    total = publish(settings, stream(600))
+    live = topology("recommender")
+    assert process.wait_until(lambda: committed_to_end(settings, settings.consumer_group("recommender")), 120), \
+        f"lag {lag(settings, settings.consumer_group('recommender'))} of {total}"
+    assert live.stop() == 0
+
+    def replay() -> TopologyProcess:
+        return TopologyProcess("recommender", settings, tmp_path / "replay.log", command=("replay",),
+                               options=("--until", "2100-01-01T00:00:00Z", "--emit")).start()
+
+    first = replay()
+    rebuilt = settings.model_copy(update={"generation": 1}).consumer_group("recommender")
+    consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": rebuilt})
+    parts = [TopicPartition(settings.topic(t), p) for t in ("clicks", "carts") for p in range(settings.partitions)]
+
+    def replayed() -> int:
+        return sum(max(0, tp.offset) for tp in consumer.committed(parts, timeout=10))
+
+    # Killed once some of the log is rebuilt, before all of it is.
+    assert process.wait_until(lambda: replayed() > 0, 120), first.log()
+    assert first.stop(signal.SIGKILL) == -signal.SIGKILL
+    assert replayed() < total, "the replay finished before it could be killed"
+    assert read_generation(settings, "recommender").rebuild["generation"] == 1
+
+    second = replay()
+    assert second.proc.wait(120) == 0, second.log()
+    consumer.close()
+    record = read_generation(settings, "recommender")
+    assert (record.newest, record.rebuild, record.live) == (1, None, 0), "the same generation must resume"
+    assert changelogs(settings, rebuilt) == changelogs(settings, settings.consumer_group("recommender"))
+    # Backfilled with --emit across the crash: one list per event from each generation.
+    lists = read_all(settings, [settings.topic("recommendations")])
+    assert len(lists) == 2 * total
+    assert len({(dict(m.headers())["generation"], m.value()) for m in lists}) == 2 * total
