@@ -8,7 +8,7 @@ its error and the others still run; the exit code is then 1. To add a benchmark,
 
 Usage (broker and Redis up, ``pip install -e '.[bench]'`` for the plots)::
 
-    .venv/bin/python bench/run_all.py --quick     # under 3 minutes: small sizes, two rates
+    .venv/bin/python bench/run_all.py --quick     # small sizes, two rates (~3 min on an idle machine)
     .venv/bin/python bench/run_all.py             # full: stepped rates, 100k users, 1M index
     .venv/bin/python bench/run_all.py --only memory,embedding
 
@@ -57,7 +57,7 @@ def recommender(exactly_once: bool) -> Callable[[bool], dict]:
     until p99 passes 100 ms (`recommender.py`)."""
 
     def run(quick: bool) -> dict:
-        sizes = (["--items", "2000", "--backlog", "2000", "--rates", "20,50", "--seconds", "4"] if quick else
+        sizes = (["--items", "1000", "--backlog", "1000", "--rates", "20,50", "--seconds", "3"] if quick else
                  ["--backlog", "10000", "--rates", "10,25,50,100,150,200,300,400", "--seconds", "10"])
         return script("recommender.py", sizes + ([] if exactly_once else ["--at-least-once"]), "recommender.json")
 
@@ -66,19 +66,13 @@ def recommender(exactly_once: bool) -> Callable[[bool], dict]:
 
 def embedding(quick: bool) -> dict:
     """ONNX embedder against sentence-transformers on torch (`embedding.py`)."""
-    return script("embedding.py", ["--texts", "300", "--runs", "1"] if quick else [], "embedding.json")
+    return script("embedding.py", ["--texts", "100", "--runs", "1"] if quick else [], "embedding.json")
 
 
 def index(quick: bool) -> dict:
-    """The usearch vector index: recall@50, latency, inserts (`index.py`; 100k then 1M vectors).
-
-    Its smallest size takes minutes here, so the quick run measures 10k vectors through
-    the same function."""
-    if not quick:
-        return script("index.py", [], "index.json")
-    from index import measure
-
-    return {"runs": measure(10_000, [{"dtype": "f16"}], [64], None)}
+    """The recommender's vector search: recall@50, latency, build speed (`index.py`: 20k vectors
+    quick; 100k then 1M full)."""
+    return script("index.py", ["--quick"], "index-quick.json") if quick else script("index.py", [], "index.json")
 
 
 def memory(quick: bool) -> dict:

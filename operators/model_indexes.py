@@ -12,7 +12,10 @@ Before any `embedding-models` record is known (vectors written by hand, as the b
 do), the first model seen is active.
 
 Upserts are buffered and reach the index in one call per model (`flush`), which is what
-makes reading a whole topic fast; a search flushes first, so it never misses one.
+makes reading a whole topic fast; a search flushes first, so it never misses one. A search
+takes `candidates` neighbours from the approximate index and ranks them by their exact
+float32 cosines, which the store holds anyway (features use them): quantised HNSW finds
+the neighbourhood, the exact scores fix its order (bench/index.py measures both).
 
 Examples
 --------
@@ -75,13 +78,16 @@ class ModelIndexes:
     ----------
     topic
         Full name of the `item-vectors` topic: the offsets of a switch refer to it.
-    expansion_search
-        HNSW candidate-list size of the indexes this creates.
+    candidates
+        Neighbours taken from the approximate index per search, then ranked exactly.
+    index_config
+        `VectorIndex` parameters of the indexes this creates (dtype, connectivity, ...).
     """
 
-    def __init__(self, topic: str, expansion_search: int = 64) -> None:
+    def __init__(self, topic: str, candidates: int = 100, **index_config) -> None:
         self.topic = topic
-        self.expansion_search = expansion_search
+        self.candidates = candidates
+        self.index_config = index_config
         self.stores: dict[str, ModelStore] = {}
         self.active: str | None = None
         self.switch: tuple[str, dict[int, int]] | None = None
@@ -103,8 +109,8 @@ class ModelIndexes:
         vector = np.asarray(vector, dtype=np.float32)
         store = self.stores.get(model_id)
         if store is None:
-            store = self.stores[model_id] = ModelStore(
-                VectorIndex(ndim=len(vector), expansion_search=self.expansion_search), ItemVectors())
+            store = self.stores[model_id] = ModelStore(VectorIndex(ndim=len(vector), **self.index_config),
+                                                       ItemVectors())
         if self.active is None and not self.controlled:
             self.active = model_id
         store.vectors[item_id] = vector
@@ -148,9 +154,14 @@ class ModelIndexes:
             store.flush()
 
     def search(self, vector, k: int) -> list[tuple[str, float]]:
-        """The active model's `k` nearest available items; empty while no model is active."""
+        """The active model's `k` nearest available items, as (item_id, exact cosine), best first;
+        empty while no model is active."""
         store = self.current
-        return [] if store is None else store.index.search(vector, k)
+        if store is None:
+            return []
+        ids = [item_id for item_id, _ in store.index.search(vector, max(k, self.candidates))]
+        scores = store.vectors.cosines(vector, ids)
+        return [(ids[i], float(scores[i])) for i in np.argsort(-scores, kind="stable")[:k]]
 
     def _retire(self, model_id: str) -> None:
         self.retired.add(model_id)

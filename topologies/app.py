@@ -25,7 +25,7 @@ def make_application(settings: Settings, topology: str, **overrides) -> Applicat
         # Merged inputs are released in timestamp order only once every partition of the
         # group is known to be idle or to have data; a long poll would hold each event up
         # to the poll timeout (Quix's default 1 s) while its sibling partition is empty.
-        consumer_poll_timeout=0.02,
+        consumer_poll_timeout=settings.consumer_poll_timeout,
         # Logging is the process's own (JSON lines under `cartstream run`), not Quix's.
         loglevel=None,
         # Topics come from `cartstream topics create`; internal changelog topics are created here.

@@ -32,7 +32,7 @@ from ..operators.vectorize import KnownVector, vectorize
 from ..schemas import ItemVector, MenuItem
 from .embedding_models import ModelWatch, active_record, produce_active
 from .exceptions import BrokerUnavailableError, EmbeddingModelMismatch
-from .global_tables import TableReader
+from .table_reader import TableReader
 from .settings import Settings
 from .topics import admin_client, existing_topics, require_topics
 
@@ -160,7 +160,7 @@ class Rebuild:
         catalog = {item_id: item for item_id, item in changes.items() if item is not None}
         todo = [(item_id, item) for item_id, item in catalog.items() if not log.is_current(model_id, item)]
         self.progress(f"{len(catalog)} live items, {len(catalog) - len(todo)} already have a {model_id} vector")
-        written, embedded = self._publish(todo, log, started)
+        written, embedded = self._publish(todo, log, time.monotonic())
         while True:
             changes, end = menu_changes(self.settings, menu_end)
             if not changes:

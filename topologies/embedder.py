@@ -113,7 +113,8 @@ class Embedder:
                     if not self.pending:
                         self.batch_started = time.monotonic()
                     self.pending.append(msg)
-                if messages:
+                if messages or self.inflight is not None:
+                    # A batch in flight is activity: while it runs the consumer may be paused.
                     last_message = time.monotonic()
                 self._step()
                 self._refuse_if_retired()

@@ -28,6 +28,10 @@ from .vector_snapshot import VectorSnapshot
 
 log = logging.getLogger(__name__)
 
+# Picked by bench/index.py on embedding-like data (see the README's performance table):
+# an i8 HNSW graph finds the neighbourhood, the exact float32 cosines rank it.
+SEARCH = {"candidates": 200, "dtype": "i8", "connectivity": 16, "expansion_add": 64, "expansion_search": 16}
+
 
 class RecommenderTables(Tables):
     """The recommender's tables plus the models of `model-snapshots`, and how to fill them."""
@@ -35,16 +39,14 @@ class RecommenderTables(Tables):
     def __init__(self, settings: Settings):
         super().__init__(catalog=Catalog(),
                          stats=StatsTable(settings.window_ms, settings.trending_half_life_ms))
-        # Candidates need a good neighbourhood, not the exact top 50: a shorter search list
-        # costs a third of the default's time (bench/index.py measures the trade-off).
-        self.embeddings = ModelIndexes(settings.topic("item-vectors"), expansion_search=64)
+        self.embeddings = ModelIndexes(settings.topic("item-vectors"), **SEARCH)
         self.index: VectorIndex | None = None  # the active embedding model's, as `vectors` is
         self.search = self._search
         self.snapshot = VectorSnapshot(settings.state_path("recommender-vectors"), settings.topic("item-vectors"))
         self.start_offsets: dict[tuple[str, int], int] = {}
-        restored = self.snapshot.load(expansion_search=64)
+        restored = self.snapshot.load(self.embeddings)
         if restored is not None:
-            self.embeddings, self.start_offsets = restored
+            self.start_offsets = restored
             self._follow_active()
             log.info("vector indexes restored from snapshot: %s",
                      {m: len(s.vectors) for m, s in self.embeddings.stores.items()})

@@ -91,12 +91,8 @@ class RecommenderStep:
         # Wall-clock timings travel in a header: the payload is a function of the log alone.
         timings = {"process": round((time.perf_counter() - started) * 1000, 3)}
         payload = orjson.dumps(outcome.recommendation)
-        failures = self.mirror.failures
-        if not self.mirror.publish(event.user_id, payload):
-            if self.mirror.failures > failures:
-                self.metrics.redis_errors.inc()
-            else:
-                self.metrics.redis_skipped.inc()
+        if not self.mirror.publish(event.user_id, payload):  # failed writes count themselves
+            self.metrics.redis_skipped.inc()
         # Producer timestamp -> published: what a consumer of `recommendations` waits.
         self.metrics.latency.observe(max(0.0, time.time() - timestamp / 1000))
         examples = [{**ex, "model_name": model_name, "user_id": event.user_id} for ex in outcome.examples]
@@ -130,7 +126,8 @@ def build(settings: Settings, gate: EmitGate = LIVE) -> Application:
     if not reader.wait_caught_up(settings.tables_timeout_s):
         raise CartstreamError(f"global tables not loaded within {settings.tables_timeout_s:.0f}s")
     metrics = Metrics(NAME)
-    mirror = RedisMirror(settings.redis_url, prefix=settings.topic_prefix, ttl_s=settings.redis_ttl_s).start_catching_up()
+    mirror = RedisMirror(settings.redis_url, prefix=settings.topic_prefix, ttl_s=settings.redis_ttl_s,
+                         on_failure=metrics.redis_errors.inc).start_catching_up()
     if settings.metrics_port is not None:
         HealthServer(metrics, settings.metrics_port, ready=lambda: reader.caught_up.is_set() and reader.error is None).start()
         ConsumerLag(metrics, settings.bootstrap_servers, settings.consumer_group(NAME),

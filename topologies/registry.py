@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 
 from .exceptions import CartstreamError
 from .settings import Settings
@@ -44,15 +45,21 @@ def run_topology(name: str, settings: Settings) -> None:
     from .generations import GenerationWatch
 
     watch = GenerationWatch(settings, name).start()
-    generation = watch.latest.live
-    app = module.build(settings.model_copy(update={"generation": generation}))
-
-    def step_down() -> None:
-        log.info("generation %d of %s was superseded: stopping", generation, name)
-        app.stop()
-
-    watch.guard(generation, step_down)
     try:
-        app.run()
+        generation = watch.latest.live
+        if watch.latest.superseded(generation):
+            raise CartstreamError(f"generation {watch.latest.rebuild['generation']} of {name} is taking over; "
+                                  "start again once it is live")
+        app = module.build(settings.model_copy(update={"generation": generation}))
+        superseded = threading.Event()
+
+        def step_down() -> None:
+            log.info("generation %d of %s was superseded: stopping", generation, name)
+            superseded.set()
+            app.stop()
+
+        watch.guard(generation, step_down)
+        if not superseded.is_set():
+            app.run()
     finally:
         watch.stop()

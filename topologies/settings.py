@@ -49,6 +49,10 @@ class Settings(BaseSettings):
         default="exactly-once", description="Quix Streams topologies' processing guarantee")
     commit_interval: float = Field(default=0.1, gt=0, le=60,
                                    description="seconds between commits; exactly-once lists are visible at commit")
+    consumer_poll_timeout: float = Field(
+        default=0.02, gt=0, le=5,
+        description="seconds a Quix consumer waits for input; a merged input's event can wait this long for its sibling",
+    )
     dedupe_window_ms: int = Field(
         default=24 * 3600 * 1000, gt=0, description="event-time window in which a repeated event_id is dropped"
     )

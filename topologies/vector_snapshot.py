@@ -60,13 +60,14 @@ class VectorSnapshot:
         self._saved_at = time.monotonic()
         self._saved_positions: Positions = {}
 
-    def load(self, expansion_search: int = 64) -> tuple[ModelIndexes, Positions] | None:
-        """The saved indexes and offsets, or None when there is no usable snapshot."""
+    def load(self, indexes: ModelIndexes) -> Positions | None:
+        """Fill the empty `indexes` from the snapshot and return its offsets; None when there is
+        no usable snapshot (then `indexes` stays empty). Search settings stay the caller's."""
         manifest_path = self.directory / _MANIFEST
         if not manifest_path.is_file():
             return None
         manifest = orjson.loads(manifest_path.read_bytes())
-        indexes = ModelIndexes(self.topic, expansion_search)
+        stores = {}
         for model_id, folder in manifest["models"].items():
             try:
                 index, offsets = VectorIndex.load(self.directory / folder / "index")
@@ -78,13 +79,13 @@ class VectorSnapshot:
                 log.warning("vector snapshot folder %s is from another save; reading item-vectors from the start",
                             folder)
                 return None
-            index.expansion_search = expansion_search
-            vectors = ItemVectors(dict(zip(map(str, stored["ids"]), stored["matrix"])))
-            indexes.stores[model_id] = ModelStore(index, vectors)
-        indexes.active = manifest["active"]
+            if "expansion_search" in indexes.index_config:
+                index.expansion_search = indexes.index_config["expansion_search"]
+            stores[model_id] = ModelStore(index, ItemVectors(dict(zip(map(str, stored["ids"]), stored["matrix"]))))
+        indexes.stores, indexes.active = stores, manifest["active"]
         positions = _decode(manifest["offsets"])
         self._saved_positions = positions
-        return indexes, positions
+        return positions
 
     def due(self, positions: Positions) -> bool:
         """Whether enough has changed since the last snapshot to write another."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import orjson
 import redis
 
@@ -37,10 +39,14 @@ def test_cart_lists_stay_in_the_cart_restaurant_and_skip_unavailable_and_cart_it
     assert {i["item_id"] for i in lists[2]["items"]} == {"r1-1", "r1-4", "r1-5"}
     assert lists[2]["mode"] == "popularity" and lists[2]["model_version"] == 0
 
-    # The mirror holds the latest list under the test's prefix.
+    # The mirror holds the latest list under the test's prefix, soon: it is written beside
+    # the stream, which never waits for Redis.
     mirror = redis.Redis.from_url(settings.redis_url)
-    stored = mirror.get(f"{settings.topic_prefix}recs:ann")
-    assert stored is not None and orjson.loads(stored)["trigger_event_id"] == "ann-3"
+    deadline = time.monotonic() + 10
+    while (stored := mirror.get(f"{settings.topic_prefix}recs:ann")) is None or \
+            orjson.loads(stored)["trigger_event_id"] != "ann-3":
+        assert time.monotonic() < deadline, f"Redis holds {stored!r}, not the latest list"
+        time.sleep(0.05)
 
 
 def test_next_action_labels_the_shown_list_and_unknown_items_are_dead_letters(settings, topology):

@@ -24,10 +24,10 @@ def test_it_behaves_as_a_dict_through_growth_and_deletions():
 
 
 def test_cosines_match_a_float64_reference_and_leave_unknowns_at_zero():
-    reference = random_vectors(50)
+    reference = random_vectors(700)
     vectors = ItemVectors(reference)
     query = np.random.default_rng(1).normal(size=8)
-    ids = ["i3", "ghost", "i40", "i3"]
+    ids = ["i3", "ghost", "i40", "i3"] + [f"i{k}" for k in range(699, 0, -1)]  # more than one block of rows
     expected = [float(reference[i] @ query / np.linalg.norm(reference[i]) / np.linalg.norm(query))
                 if i in reference else 0.0 for i in ids]
     assert vectors.cosines(query, ids).tolist() == pytest.approx(expected, abs=1e-6)

@@ -36,3 +36,66 @@ def test_the_backlog_is_bounded_dropping_the_oldest_users_first():
     for user in ("u1", "u2", "u3"):
         mirror.publish(user, user.encode())
     assert list(mirror.pending) == ["u2", "u3"] and mirror.dropped == 1
+
+
+class SlowRedis:
+    """A stand-in client whose every pipeline takes `delay_s` to answer, recording what it stored."""
+
+    def __init__(self, delay_s):
+        self.delay_s = delay_s
+        self.stored = {}
+        self.round_trips = 0
+
+    def pipeline(self, transaction):
+        client = self
+
+        class Pipeline:
+            def __init__(self):
+                self.commands = []
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+            def set(self, key, value, ex):
+                self.commands.append((key, value))
+
+            def execute(self):
+                time.sleep(client.delay_s)
+                client.round_trips += 1
+                client.stored.update(self.commands)
+
+        return Pipeline()
+
+
+def test_with_the_writer_running_publishing_never_waits_for_redis_and_the_latest_lists_land():
+    failures = []
+    mirror = RedisMirror("redis://127.0.0.1:9/0", on_failure=lambda: failures.append(1))
+    mirror.client = SlowRedis(delay_s=0.2)
+    mirror.start_catching_up()
+    slowest = 0.0
+    for n in range(200):
+        started = time.perf_counter()
+        assert mirror.publish(f"u{n % 20}", f"list {n}".encode()) is True
+        slowest = max(slowest, time.perf_counter() - started)
+    assert slowest < 0.1, "a publish waited for a Redis round trip"
+    deadline = time.monotonic() + 5
+    while (mirror.pending or len(mirror.client.stored) < 20) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert mirror.client.stored == {f"recs:u{u}": f"list {180 + u}".encode() for u in range(20)}
+    assert mirror.client.round_trips < 20 and not failures  # lists waiting together share a round trip
+
+
+def test_a_failed_write_of_the_writer_is_reported_and_opens_the_breaker():
+    failures = []
+    mirror = RedisMirror("redis://127.0.0.1:9/0", cooldown_s=60, on_failure=lambda: failures.append(1))
+    mirror.start_catching_up()
+    assert mirror.publish("u1", b"first") is True
+    deadline = time.monotonic() + 5
+    while not failures and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert failures == [1] and mirror.is_open
+    assert mirror.publish("u1", b"second") is False
+    assert mirror.pending == {"u1": b"second"} and mirror.skipped == 1

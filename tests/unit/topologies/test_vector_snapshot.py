@@ -23,7 +23,8 @@ def test_a_restored_snapshot_holds_every_model_its_offsets_and_the_active_one(tm
     indexes = filled()
     snapshot = VectorSnapshot(tmp_path / "vectors", TOPIC)
     snapshot.save(indexes, {(TOPIC, 0): 40, (TOPIC, 1): 2, ("p.menu-items", 0): 9})
-    restored, positions = VectorSnapshot(tmp_path / "vectors", TOPIC).load()
+    restored = ModelIndexes(TOPIC)
+    positions = VectorSnapshot(tmp_path / "vectors", TOPIC).load(restored)
     assert positions == {(TOPIC, 0): 40, (TOPIC, 1): 2}
     assert restored.active == "a" and set(restored.stores) == {"a", "b"}
     for model in ("a", "b"):
@@ -40,7 +41,8 @@ def test_a_later_save_replaces_the_earlier_one_and_leaves_no_folder_behind(tmp_p
     snapshot.save(indexes, {(TOPIC, 0): 40})
     del indexes.stores["b"]
     snapshot.save(indexes, {(TOPIC, 0): 41})
-    restored, positions = VectorSnapshot(tmp_path / "vectors", TOPIC).load()
+    restored = ModelIndexes(TOPIC)
+    positions = VectorSnapshot(tmp_path / "vectors", TOPIC).load(restored)
     assert positions == {(TOPIC, 0): 41} and set(restored.stores) == {"a"}
     assert len([p for p in (tmp_path / "vectors").iterdir() if p.is_dir()]) == 1
 
@@ -50,5 +52,6 @@ def test_a_folder_from_another_save_makes_the_snapshot_unusable(tmp_path):
     snapshot.save(filled(), {(TOPIC, 0): 40})
     manifest = tmp_path / "vectors" / "snapshot.json"
     manifest.write_bytes(manifest.read_bytes().replace(b'"p.item-vectors:0":40', b'"p.item-vectors:0":41'))
-    assert VectorSnapshot(tmp_path / "vectors", TOPIC).load() is None
-    assert VectorSnapshot(tmp_path / "nothing", TOPIC).load() is None
+    empty = ModelIndexes(TOPIC)
+    assert VectorSnapshot(tmp_path / "vectors", TOPIC).load(empty) is None and not empty.stores
+    assert VectorSnapshot(tmp_path / "nothing", TOPIC).load(empty) is None
