@@ -80,12 +80,18 @@ def memory(quick: bool) -> dict:
     return script("memory.py", ["--users", "10000" if quick else "100000"], "memory.json")
 
 
+def replay(quick: bool) -> dict:
+    """A silent recommender rebuild (`cartstream replay --no-emit`) against the live rate (`replay.py`)."""
+    return script("replay.py", ["--quick"] if quick else [], "replay.json")
+
+
 SECTIONS: list[Section] = [
     Section("recommender_exactly_once", recommender(exactly_once=True)),
     Section("recommender_at_least_once", recommender(exactly_once=False)),
     Section("embedding", embedding),
     Section("index", index),
     Section("memory", memory),
+    Section("replay", replay),
 ]
 
 

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
+# Before anything imports numpy: its BLAS would spread each small matrix product over two
+# threads that spin, and on 2 cores shared with the broker the recommender's step took twice
+# the time (3.3 vs 1.7 ms per event, bench/recommend_step.py). The topologies are one
+# stream thread each; a deployment that wants BLAS threads sets the variable itself.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import logging
 import sys

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
 
 import orjson
 from quixstreams import Application, State, message_context
@@ -29,9 +28,11 @@ from .intake import LIVE, dead_letters_topic, user_events
 from .observability import ConsumerLag, HealthServer, Metrics
 from .redis_mirror import RedisMirror
 from .settings import Settings
+from .table_reader import TableReader
 
 NAME = "recommender"
 TABLE_HOLD_S = 2.0
+TABLE_CATCH_UP_S = 2.0
 log = logging.getLogger(__name__)
 
 
@@ -53,10 +54,10 @@ class RecommenderStep:
     """The stateful function the stream applies, with the tables, models and metrics it uses."""
 
     def __init__(self, settings: Settings, tables: RecommenderTables, metrics: Metrics, mirror: RedisMirror,
-                 gate: EmitGate, release_tables: Callable[[int], None]):
+                 gate: EmitGate, reader: TableReader):
         self.settings = settings
         self.gate = gate
-        self.release_tables = release_tables
+        self.reader = reader
         self.tables = tables
         self.metrics = metrics
         self.mirror = mirror
@@ -71,14 +72,15 @@ class RecommenderStep:
         model_name = model_for(event.user_id, self.settings.model_names)
         user = UserState.from_dict(state.get("user")) if state.exists("user") else UserState()
         # The tables as of this event's record time: what a replay of the log sees too.
-        self.release_tables(timestamp)
+        self.reader.release(timestamp)
         emit = self.gate.allows()
-        with self.tables.lock:
-            ranker = self.tables.models.get(model_name, self.untrained)
-            outcome = recommend(user, event, self.tables, ranker, k=self.settings.recommendations_k,
-                                model_version=ranker.version, model_name=model_name,
-                                max_cart_candidates=self.settings.max_cart_candidates,
-                                rank=emit or self.gate.ranks(event.user_id))
+        rank = emit or self.gate.ranks(event.user_id)
+        outcome, ranker = self._recommend(user, event, model_name, rank)
+        if outcome.rejected is not None and self.reader.catch_up(TABLE_CATCH_UP_S):
+            # The item's menu record may have been published just before the event and not
+            # read yet: read the tables to their end once before calling the event bad.
+            self.reader.release(timestamp)
+            outcome, ranker = self._recommend(user, event, model_name, rank)
         if not emit:  # a silent rebuild: the state changes, nothing is published
             if outcome.rejected is None:
                 state.set("user", user.to_dict())
@@ -98,6 +100,14 @@ class RecommenderStep:
         examples = [{**ex, "model_name": model_name, "user_id": event.user_id} for ex in outcome.examples]
         headers = [("timings_ms", orjson.dumps(timings)), ("generation", str(self.settings.generation).encode())]
         return {"recommendation": payload, "examples": examples, "headers": headers}
+
+    def _recommend(self, user: UserState, event: Event, model_name: str, rank: bool) -> tuple[Outcome, Ranker]:
+        with self.tables.lock:
+            ranker = self.tables.models.get(model_name, self.untrained)
+            outcome = recommend(user, event, self.tables, ranker, k=self.settings.recommendations_k,
+                                model_version=ranker.version, model_name=model_name,
+                                max_cart_candidates=self.settings.max_cart_candidates, rank=rank)
+        return outcome, ranker
 
     def _observe(self, outcome: Outcome, model_name: str, ranker: Ranker) -> None:
         rec = outcome.recommendation
@@ -132,7 +142,7 @@ def build(settings: Settings, gate: EmitGate = LIVE) -> Application:
         HealthServer(metrics, settings.metrics_port, ready=lambda: reader.caught_up.is_set() and reader.error is None).start()
         ConsumerLag(metrics, settings.bootstrap_servers, settings.consumer_group(NAME),
                     [settings.topic("clicks"), settings.topic("carts")]).start()
-    step = RecommenderStep(settings, tables, metrics, mirror, gate, reader.release)
+    step = RecommenderStep(settings, tables, metrics, mirror, gate, reader)
 
     dead_letters = dead_letters_topic(app, settings)
     recommendations = app.topic(settings.topic("recommendations"), key_serializer="bytes", value_serializer="bytes")

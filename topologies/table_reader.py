@@ -70,6 +70,8 @@ class TableReader:
         self.positions: Positions = dict(self.start_offsets)
         self.caught_up = threading.Event()
         self._held: dict[tuple[str, int], deque[_Held]] = {}
+        self._read_upto: Positions = {}
+        self._partitions: list[TopicPartition] = []
         self._applied = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="global-tables", daemon=True)
@@ -91,6 +93,7 @@ class TableReader:
             partitions += [TopicPartition(topic, p, self.start_offsets.get((topic, p), OFFSET_BEGINNING))
                            for p in metadata.topics[topic].partitions]
         self._pending = {(tp.topic, tp.partition) for tp in partitions}
+        self._partitions = [TopicPartition(tp.topic, tp.partition) for tp in partitions]
         self.consumer.assign(partitions)
         self._thread.start()
         return self
@@ -101,6 +104,21 @@ class TableReader:
         if self.error is not None:
             raise self.error
         return ready
+
+    def catch_up(self, timeout: float) -> bool:
+        """Wait until every record on the broker now has been read (not necessarily applied).
+
+        For an event that names something the tables lack: its table record may have been
+        published a moment before it and not read yet. False if `timeout` passed first.
+        """
+        ends = {(tp.topic, tp.partition): self.consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)[1]
+                for tp in self._partitions}
+        deadline = time.monotonic() + timeout
+        while any(self._read_upto.get(tp, self.start_offsets.get(tp, 0)) < end for tp, end in ends.items()):
+            if time.monotonic() > deadline or self.error is not None:
+                return False
+            time.sleep(0.002)
+        return True
 
     def release(self, before_ms: int) -> None:
         """Apply the held records with a record time before `before_ms` (the stream's next event)."""
@@ -129,11 +147,13 @@ class TableReader:
         error = msg.error()
         if error is not None:
             if error.code() == KafkaError._PARTITION_EOF:
+                self._read_upto[(msg.topic(), msg.partition())] = msg.offset()
                 self._pending.discard((msg.topic(), msg.partition()))
                 if not self._pending:
                     self.caught_up.set()
                 return
             raise BrokerUnavailableError(f"reading {msg.topic()}: {error.str()}")
+        self._read_upto[(msg.topic(), msg.partition())] = msg.offset() + 1
         if not self.hold:
             self._apply(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value())
             return

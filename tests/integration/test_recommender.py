@@ -81,3 +81,4 @@ def test_without_a_cart_taste_neighbours_come_from_the_vector_index_and_never_un
         assert ids and "r2-1" not in ids
         assert rec["mode"] == "similarity"
     assert any(i["reason"].startswith("similar to") for i in lists[-1]["items"])
+
