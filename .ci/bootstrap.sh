@@ -19,7 +19,8 @@ wanted=$(sha256sum pyproject.toml | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "installing cartstream into .venv (first run only)"
   .venv/bin/python -m pip install -q -U pip
-  .venv/bin/python -m pip install -q -e ".[dev]"
+  # The bench extra too: the tests cover the benchmark runner and its plots.
+  .venv/bin/python -m pip install -q -e ".[dev,bench]"
   echo "$wanted" > "$stamp"
 fi
 export PATH="$PWD/.venv/bin:$PATH"
