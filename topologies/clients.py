@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from .settings import Settings
 
@@ -16,3 +19,22 @@ _CLIENT_LOG.addHandler(logging.NullHandler())
 def client_config(settings: Settings, config: dict[str, object] | None = None) -> dict[str, object]:
     """A quiet client configuration for the configured broker, plus `config`."""
     return {"bootstrap.servers": settings.bootstrap_servers, "logger": _CLIENT_LOG, **(config or {})}
+
+
+# A new broker creates __consumer_offsets on the first commit; until its coordinator is
+# elected, commits fail with these codes and succeed when retried.
+_COORDINATOR_NOT_READY = {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_NOT_AVAILABLE,
+                          KafkaError.COORDINATOR_LOAD_IN_PROGRESS}
+
+
+def commit_offsets(consumer: Consumer, offsets: list[TopicPartition], timeout: float = 30.0) -> None:
+    """Commit `offsets` for `consumer`'s group, retrying while the group coordinator is not ready."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            consumer.commit(offsets=offsets, asynchronous=False)
+            return
+        except KafkaException as exc:
+            if exc.args[0].code() not in _COORDINATOR_NOT_READY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

@@ -24,7 +24,7 @@ from typing import TextIO
 from confluent_kafka import Consumer, ConsumerGroupState, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from .clients import client_config
+from .clients import client_config, commit_offsets
 from .emit_gate import ReplayGate
 from .exceptions import CartstreamError
 from .generations import GenerationRecord, GenerationWatch, write_generation
@@ -192,7 +192,7 @@ class _Positions:
     def commit_start(self, start: LogPoint) -> None:
         """Set the new group's offsets to `start`, before any instance of it runs."""
         offsets = self.resolve(start)
-        self.consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=False)
+        commit_offsets(self.consumer, [TopicPartition(t, p, o) for (t, p), o in offsets.items()])
 
     def close(self) -> None:
         self.consumer.close()

@@ -2,6 +2,7 @@
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from cartstream.topologies.clients import commit_offsets
 from cartstream.topologies.observability import ConsumerLag, Metrics
 
 
@@ -14,7 +15,7 @@ def test_consumer_lag_is_the_log_end_minus_the_committed_offset_per_partition(se
     producer.flush(10)
     group = settings.consumer_group("recommender")
     committer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": group})
-    committer.commit(offsets=[TopicPartition(clicks, 0, 2)], asynchronous=False)
+    commit_offsets(committer, [TopicPartition(clicks, 0, 2)])
     committer.close()
 
     metrics = Metrics("recommender")

@@ -10,7 +10,7 @@ from cartstream.topologies.synthetic import FoodWorld
 from cartstream.topologies.topics import create_topics
 
 from tests.integration.support import TopologyProcess, consume_until, produce
-from tests.integration.test_learning import produce_in_order
+from tests.integration.test_learning import TRAINED_AFTER, produce_in_order
 from tests.integration.test_replay import read_all
 
 
@@ -33,7 +33,8 @@ def test_two_replays_of_a_recorded_log_publish_byte_identical_lists(settings, to
     # Record a log in which item stats and model snapshots change between events.
     half = len(stream) // 2
     produce_in_order(settings, stream[:half], int(time.time() * 1000))
-    consume_until(settings, "model-snapshots", lambda ms: len(ms) >= 1, timeout=120)
+    consume_until(settings, "model-snapshots", timeout=120, done=lambda ms: any(
+        orjson.loads(m.value())["examples_seen"] >= TRAINED_AFTER for m in ms))
     produce_in_order(settings, stream[half:], int(time.time() * 1000))
     consume_until(settings, "recommendations", lambda ms: len(ms) >= len(stream), timeout=180)
     for proc in live:
