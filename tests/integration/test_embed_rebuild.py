@@ -63,17 +63,24 @@ class Observer:
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def _watch(self) -> None:
-        while not self._stop.is_set():
-            with self.tables.lock:
-                active = self.tables.embeddings.active
-                store = self.tables.embeddings.current
-                size = 0 if store is None else len(store.index)
-                if store is None or store.index is not self.tables.index or store.vectors is not self.tables.vectors:
-                    self.violations.append(f"tables do not search the active model {active}'s index")
-                elif size != self.live:
-                    self.violations.append(f"model {active} searched with {size} of {self.live} items")
-            self.seen.append((active, size))
+        # One last sample once stopped: the switch may land between two samples.
+        while True:
+            stopping = self._stop.is_set()
+            self._sample()
+            if stopping:
+                return
             time.sleep(0.005)  # a sampling period, not synchronisation
+
+    def _sample(self) -> None:
+        with self.tables.lock:
+            active = self.tables.embeddings.active
+            store = self.tables.embeddings.current
+            size = 0 if store is None else len(store.index)
+            if store is None or store.index is not self.tables.index or store.vectors is not self.tables.vectors:
+                self.violations.append(f"tables do not search the active model {active}'s index")
+            elif size != self.live:
+                self.violations.append(f"model {active} searched with {size} of {self.live} items")
+        self.seen.append((active, size))
 
     def __enter__(self) -> "Observer":
         self._thread.start()
