@@ -122,9 +122,9 @@ def test_replay_until_an_offset_stops_there_and_leaves_the_live_generation(setti
 
 def test_a_replay_killed_mid_way_resumes_its_generation_and_rebuilds_the_same_state(settings, topology, tmp_path):
     produce(settings, "menu-items", [(m["item_id"], m) for m in catalog(unavailable=())])
-    total = publish(settings, stream(600))
+    total = publish(settings, stream(1500))
     live = topology("recommender")
-    assert process.wait_until(lambda: committed_to_end(settings, settings.consumer_group("recommender")), 120), \
+    assert process.wait_until(lambda: committed_to_end(settings, settings.consumer_group("recommender")), 180), \
         f"lag {lag(settings, settings.consumer_group('recommender'))} of {total}"
     assert live.stop() == 0
 
@@ -152,7 +152,9 @@ def test_a_replay_killed_mid_way_resumes_its_generation_and_rebuilds_the_same_st
     record = read_generation(settings, "recommender")
     assert (record.newest, record.rebuild, record.live) == (1, None, 0), "the same generation must resume"
     assert changelogs(settings, rebuilt) == changelogs(settings, settings.consumer_group("recommender"))
-    # Backfilled with --emit across the crash: one list per event from each generation.
+    # Backfilled with --emit across the crash: one list per event from each generation. The
+    # killed replay's open transaction holds read_committed readers back until it times out.
+    consume_until(settings, "recommendations", lambda ms: len(ms) >= 2 * total, timeout=60)
     lists = read_all(settings, [settings.topic("recommendations")])
     assert len(lists) == 2 * total
     assert len({(dict(m.headers())["generation"], m.value()) for m in lists}) == 2 * total
