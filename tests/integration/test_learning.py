@@ -53,7 +53,9 @@ def test_learnt_ranking_beats_popularity_on_the_same_stream(settings, topology):
     consume_until(settings, "model-snapshots", timeout=120, done=lambda ms: any(
         orjson.loads(m.value())["examples_seen"] >= TRAINED_AFTER for m in ms))
     # ...then the rest of the stream, ranked by what it learnt.
-    produce_in_order(settings, stream[cut:], next_ms)
+    # Sent now, stamped now: the recommender sees the tables (the model) as of each event's
+    # record time, so a stream stamped before the snapshot would be ranked without it.
+    produce_in_order(settings, stream[cut:], max(next_ms, int(time.time() * 1000)))
     recs = [orjson.loads(m.value()) for m in
             consume_until(settings, "recommendations", lambda ms: len(ms) >= len(stream), timeout=120)]
 
