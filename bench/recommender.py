@@ -210,7 +210,10 @@ def main() -> int:
     rng = np.random.default_rng(SEED)
     producer = Producer({"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 1})
     consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": f"bench-reader-{run}",
-                         "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+                         "auto.offset.reset": "earliest", "isolation.level": "read_committed",
+                         # A reader that wants lists fast asks the broker not to sit on a fetch
+                         # (librdkafka waits up to 500 ms for more data by default).
+                         "fetch.wait.max.ms": 10})
     consumer.subscribe([settings.topic("recommendations")])
 
     backlog = events(args.backlog, args.users, args.items, 0, rng)

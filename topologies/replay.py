@@ -32,7 +32,7 @@ from .log_points import LogPoint
 from .registry import REPLAYABLE, topology_module
 from .settings import Settings
 
-__all__ = ["INPUTS", "replay"]
+__all__ = ["INPUTS", "abandon", "replay"]
 
 log = logging.getLogger(__name__)
 
