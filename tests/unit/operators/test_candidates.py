@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from cartstream.models.covisitation import CoVisitation
 from cartstream.models.trending import Trending
@@ -122,7 +123,7 @@ def test_without_an_index_there_is_no_nearest_neighbour_source():
     assert generate(state, search=None) == []
 
 
-def test_co_visitation_keeps_the_best_anchor_and_skips_the_anchors_themselves():
+def test_co_visitation_sums_over_the_anchors_names_the_best_and_skips_the_anchors_themselves():
     covis = CoVisitation()
     covis.learn_one("kulfi", ["curry"], 0)
     covis.learn_one("kulfi", ["naan"], 0)
@@ -134,7 +135,9 @@ def test_co_visitation_keeps_the_best_anchor_and_skips_the_anchors_themselves():
     by_id = {c.item_id: c for c in generate(state, covis, search=None)}
     assert set(by_id) == {"kulfi"}
     assert by_id["kulfi"].covisited_with == "naan"
-    assert by_id["kulfi"].covisitation == covis.neighbours("naan", 1)[0][1]
+    with_naan, with_curry = covis.neighbours("naan", 1)[0][1], dict(covis.neighbours("curry", 5))["kulfi"]
+    assert with_naan > with_curry > 0
+    assert by_id["kulfi"].covisitation == pytest.approx(with_naan + with_curry)
 
 
 def big_store(items: int = 60) -> tuple[Catalog, dict[str, np.ndarray]]:

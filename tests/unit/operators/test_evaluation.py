@@ -76,7 +76,8 @@ def test_co_visited_counts_each_pair_of_an_order_both_ways():
     covis.learn_one("b", ["a"])
     covis.learn_one("c", ["a", "b"])
     covis.learn_one("c", ["a"])
-    assert covis.top("a", 5) == ["c", "b"] and covis.top("c", 5, exclude={"a"}) == ["b"]
+    assert covis.top(["a"], 5) == ["c", "b"] and covis.top(["c"], 5, exclude={"a"}) == ["b"]
+    assert covis.top(["a", "b"], 5, exclude={"a", "b"}) == ["c"]
 
 
 def test_known_and_all_item_scores_come_from_the_same_judged_adds():
