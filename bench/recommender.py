@@ -43,6 +43,7 @@ import orjson
 from confluent_kafka import Consumer, Producer
 
 from cartstream.schemas import ItemVector
+from cartstream.topologies.clients import consume_available
 from cartstream.topologies.settings import Settings
 from cartstream.topologies.topics import create_topics
 
@@ -119,7 +120,7 @@ class Arrivals:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            for msg in self.consumer.consume(500, 0.1):
+            for msg in consume_available(self.consumer, 500, 0.1):
                 if msg.error() is None:
                     self.lists.append((time.time(), orjson.loads(msg.value())))
 

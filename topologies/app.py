@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from quixstreams import Application
 
+from .idle_commit import commit_when_idle
 from .settings import Settings
 from .topics import require_topics
 
@@ -46,4 +47,8 @@ def make_application(settings: Settings, topology: str, **overrides) -> Applicat
         },
     )
     options.update(overrides)
-    return Application(**options)
+    app = Application(**options)
+    if settings.idle_commit_s > 0 and options["processing_guarantee"] == "exactly-once":
+        # Lists become visible at commit: commit when the input runs dry, not only every interval.
+        commit_when_idle(app, settings.idle_commit_s)
+    return app

@@ -38,3 +38,18 @@ def commit_offsets(consumer: Consumer, offsets: list[TopicPartition], timeout: f
             if exc.args[0].code() not in _COORDINATOR_NOT_READY or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def consume_available(consumer: Consumer, max_messages: int, timeout: float) -> list:
+    """Up to `max_messages` messages: waits at most `timeout` for the first one, then takes
+    whatever else has already arrived.
+
+    librdkafka's ``consume(max_messages, timeout)`` returns early only once it holds all
+    `max_messages`: below that rate every message waits out the whole timeout (a list
+    published 1 ms after the call is seen `timeout` later). Readers that care when a
+    message arrived use this instead.
+    """
+    first = consumer.poll(timeout)
+    if first is None:
+        return []
+    return [first, *consumer.consume(max_messages - 1, 0)] if max_messages > 1 else [first]

@@ -37,6 +37,7 @@ from ..operators.online_metrics import HitRate
 from ..operators.recommend import Event
 from ..schemas import CartEvent, Click
 from .children import ChildTopologies, product_topologies, run_settings
+from .clients import consume_available
 from .exceptions import CartstreamError
 from .settings import Settings
 from .synthetic import FoodWorld
@@ -154,7 +155,7 @@ def run_demo(settings: Settings, users: int, events: int, rate: float) -> int:
         triggers[body["event_id"]] = f"{action} {names[body['item_id']]}" if "item_id" in body else action
 
     def receive(timeout: float) -> None:
-        messages = consumer.consume(num_messages=500, timeout=timeout)
+        messages = consume_available(consumer, 500, timeout)
         now_ms = time.time() * 1000
         for msg in messages:
             if msg.error() is not None:

@@ -49,6 +49,7 @@ from ..operators.datasets import OrderLog
 from ..operators.evaluation import menu_releases, percentiles, prequential_scores
 from ..operators.recommend import Event
 from .children import ChildTopologies, product_topologies, run_settings
+from .clients import consume_available
 from .exceptions import CartstreamError
 from .settings import Settings
 from .topics import create_topics
@@ -131,8 +132,9 @@ class Replay:
     def receive(self, timeout: float) -> int:
         """Read what arrived within `timeout`; returns how many lists or letters came."""
         arrived = 0
-        now_ms = time.time() * 1000
-        for msg in self.consumer.consume(num_messages=1000, timeout=timeout):
+        messages = consume_available(self.consumer, 1000, timeout)
+        now_ms = time.time() * 1000  # when they arrived, not when the wait began
+        for msg in messages:
             if msg.error() is not None:
                 raise CartstreamError(f"reading {msg.topic()}: {msg.error().str()}")
             kind = self.topics[msg.topic()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import threading
@@ -51,6 +52,10 @@ def run_topology(name: str, settings: Settings) -> None:
             raise CartstreamError(f"generation {watch.latest.rebuild['generation']} of {name} is taking over; "
                                   "start again once it is live")
         app = module.build(settings.model_copy(update={"generation": generation}))
+        # Everything built so far (global tables, indexes, models) lives as long as the
+        # process: out of the cyclic collector's sight, a full collection no longer walks
+        # it and stalls the stream (150 ms per collection with a 10k-item catalog).
+        gc.freeze()
         superseded = threading.Event()
 
         def step_down() -> None:

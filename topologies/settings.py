@@ -49,6 +49,10 @@ class Settings(BaseSettings):
         default="exactly-once", description="Quix Streams topologies' processing guarantee")
     commit_interval: float = Field(default=0.1, gt=0, le=60,
                                    description="seconds between commits; exactly-once lists are visible at commit")
+    idle_commit_s: float = Field(
+        default=0.025, ge=0, le=60,
+        description="exactly-once: also commit when the input runs dry, once the checkpoint is this old (0: off)",
+    )
     consumer_poll_timeout: float = Field(
         default=0.02, gt=0, le=5,
         description="seconds a Quix consumer waits for input; a merged input's event can wait this long for its sibling",

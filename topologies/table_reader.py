@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
+from .clients import consume_available
 from .exceptions import BrokerUnavailableError
 from .settings import Settings
 
@@ -129,7 +130,7 @@ class TableReader:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                messages = self.consumer.consume(num_messages=500, timeout=0.2)
+                messages = consume_available(self.consumer, 500, timeout=0.2)
                 with self.lock:
                     for msg in messages:
                         self._read(msg)
