@@ -60,7 +60,7 @@ from cartstream.operators.catalog import Catalog, ItemInfo
 from cartstream.operators.item_vectors import ItemVectors
 from cartstream.operators.user_state import UserState
 
-__all__ = ["COMPLEMENTS", "Candidate", "CandidateSource", "candidates_for"]
+__all__ = ["COMPLEMENTS", "Candidate", "CandidateSource", "candidate_of", "candidates_for"]
 
 # Which categories round off a cart holding a given category: a drink or dessert next to
 # a main, a main after a starter. Only categories missing from the cart count.
@@ -200,6 +200,43 @@ def candidates_for(
             score, anchor = covisited.get(item_id, _NO_NEIGHBOUR)
             candidates.append(Candidate(info, tuple(found[item_id]), score, anchor))
     return candidates
+
+
+def candidate_of(
+    info: ItemInfo,
+    state: UserState,
+    catalog: Catalog,
+    *,
+    covisitation: Neighbours,
+    k_neighbours: int = 20,
+    max_anchors: int = 5,
+) -> Candidate:
+    """``info`` with the evidence `candidates_for` would give it for ``state``, whether or not
+    it would have made the list: how the item a diner acted on looked when it was not shown.
+
+    >>> from cartstream.models.covisitation import CoVisitation
+    >>> catalog = Catalog()
+    >>> for item in [ItemInfo("curry", "r1", "Butter Chicken", "main", "indian", 12.0, False),
+    ...              ItemInfo("naan", "r1", "Garlic Naan", "side", "indian", 3.0, True)]:
+    ...     catalog.upsert(item)
+    >>> covis = CoVisitation()
+    >>> covis.learn_one("naan", ["curry"], event_time=0)
+    >>> state = UserState()
+    >>> state.on_cart("add", catalog.get("curry"), quantity=1, event_time=1_000)
+    >>> c = candidate_of(catalog.get("naan"), state, catalog, covisitation=covis)
+    >>> c.sources, c.covisited_with, c.complement_of
+    (('covisitation', 'menu'), 'curry', 'curry')
+    """
+    if state.cart_restaurant is not None:
+        in_cart = [catalog.get(i) for i in sorted(state.cart) if i != info.item_id]
+        in_cart = [item for item in in_cart if item is not None]
+        score, anchor = _covisited([item.item_id for item in in_cart], covisitation, k_neighbours).get(
+            info.item_id, _NO_NEIGHBOUR)
+        return Candidate(info, _MENU if anchor is None else _MENU_AND_COVISITATION, score, anchor,
+                         _complement_anchors(in_cart).get(info.category))
+    score, anchor = _covisited(state.recent_ids()[:max_anchors], covisitation, k_neighbours).get(
+        info.item_id, _NO_NEIGHBOUR)
+    return Candidate(info, () if anchor is None else (CandidateSource.COVISITATION.value,), score, anchor)
 
 
 _NO_NEIGHBOUR = (0.0, None)

@@ -37,7 +37,7 @@ from collections.abc import Callable
 import numpy as np
 
 from cartstream.models.ranker import Ranker
-from cartstream.operators.candidates import candidates_for
+from cartstream.operators.candidates import candidate_of, candidates_for
 from cartstream.operators.catalog import Catalog, ItemInfo
 from cartstream.operators.features import FEATURE_NAMES, feature_matrix, reason_for
 from cartstream.operators.item_vectors import ItemVectors
@@ -128,6 +128,24 @@ def _resolve(event: Event, catalog: Catalog) -> tuple[ItemInfo | None, str | Non
     return item, None
 
 
+def _missed_positive(state: UserState, item: ItemInfo, shown: dict, event_time: int, tables: Tables) -> dict:
+    """The positive example of an item the diner acted on though the list did not show it,
+    with its features as they were when the list was shown (the state has not taken the
+    action yet).
+
+    Without it the ranker learns only which shown items were picked, never what diners
+    picked instead: if the list leans on popular items that are not taken, it learns to
+    avoid popularity and drifts to the long tail, a loop it may not leave (on Instacart
+    carts that took HR@10 from 0.060 to 0.006 between two runs).
+    """
+    candidate = candidate_of(item, state, tables.catalog, covisitation=tables.stats)
+    taste = state.taste_vector(tables.vectors)
+    [row] = feature_matrix([candidate], state, event_time=shown["event_time"], vectors=tables.vectors,
+                           taste=taste, trending=tables.stats).tolist()
+    return {"item_id": item.item_id, "trigger_event_id": shown["trigger_event_id"], "event_time": event_time,
+            "features": dict(zip(FEATURE_NAMES, row)), "label": 1}
+
+
 def recommend(state: UserState, event: Event, tables: Tables, ranker: Ranker, k: int = 10,
               model_version: int = 0, model_name: str = "ranker",
               max_cart_candidates: int | None = None, rank: bool = True) -> Outcome:
@@ -148,6 +166,8 @@ def recommend(state: UserState, event: Event, tables: Tables, ranker: Ranker, k:
             outcome.shown_ids = [item_id for item_id, _ in shown["items"]]
             outcome.acted_item_id = item.item_id
             outcome.hit = item.item_id in outcome.shown_ids[:10]
+            if not any(example["label"] for example in outcome.examples):
+                outcome.examples.append(_missed_positive(state, item, shown, t, tables))
 
     if event.action == "click":
         state.on_click(item, t)

@@ -1,0 +1,42 @@
+from cartstream.models.ranker import Ranker
+from cartstream.operators.catalog import Catalog, ItemInfo
+from cartstream.operators.features import FEATURE_NAMES
+from cartstream.operators.recommend import Event, Tables, recommend
+from cartstream.operators.stats_table import StatsTable
+from cartstream.operators.user_state import UserState
+
+T0 = 1_767_225_600_000
+
+
+def tables() -> Tables:
+    catalog = Catalog()
+    for info in [ItemInfo("curry", "r1", "Butter Chicken", "main", "indian", 12.0, False),
+                 ItemInfo("naan", "r1", "Garlic Naan", "side", "indian", 3.0, True),
+                 ItemInfo("lassi", "r1", "Mango Lassi", "drink", "indian", 4.0, True)]:
+        catalog.upsert(info)
+    return Tables(catalog=catalog, stats=StatsTable(window_ms=60_000, half_life_ms=3_600_000))
+
+
+def test_an_item_taken_though_not_shown_is_a_positive_with_the_features_it_had_then():
+    t, state, ranker = tables(), UserState(), Ranker()
+    first = recommend(state, Event("e1", T0, "u1", "add", "curry", "r1"), t, ranker, k=1)
+    [shown] = [i["item_id"] for i in first.recommendation["items"]]
+    other = ({"naan", "lassi"} - {shown}).pop()
+
+    taken = recommend(state, Event("e2", T0 + 60_000, "u1", "add", other, "r1"), t, ranker, k=1)
+
+    assert [(e["item_id"], e["label"]) for e in taken.examples] == [(shown, 0), (other, 1)]
+    missed = taken.examples[1]
+    assert missed["trigger_event_id"] == "e1" and missed["event_time"] == T0 + 60_000
+    assert list(missed["features"]) == list(FEATURE_NAMES)
+    # As the list saw it: it rounded off the curry then, and it was not in the cart yet.
+    assert missed["features"]["complement"] == 1.0 and missed["features"]["same_restaurant"] == 1.0
+    assert taken.hit is False
+
+
+def test_an_item_taken_from_the_list_adds_no_second_positive():
+    t, state, ranker = tables(), UserState(), Ranker()
+    first = recommend(state, Event("e1", T0, "u1", "add", "curry", "r1"), t, ranker, k=1)
+    [shown] = [i["item_id"] for i in first.recommendation["items"]]
+    taken = recommend(state, Event("e2", T0 + 60_000, "u1", "add", shown, "r1"), t, ranker, k=1)
+    assert [(e["item_id"], e["label"]) for e in taken.examples] == [(shown, 1)]
