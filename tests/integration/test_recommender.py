@@ -51,6 +51,9 @@ def test_cart_lists_stay_in_the_cart_restaurant_and_skip_unavailable_and_cart_it
 
 def test_next_action_labels_the_shown_list_and_unknown_items_are_dead_letters(settings, topology):
     produce(settings, "menu-items", [(m["item_id"], m) for m in catalog()])
+    # Someone clicked r2-1 before: an action on an item nobody had touched teaches nothing.
+    produce(settings, "item-stats", [("r2-1", {"item_id": "r2-1", "event_time": BASE_TIME, "window_ms": 900_000,
+                                               "clicks": 1, "adds": 0, "trending": 1.0, "neighbours": []})])
     produce(settings, "carts", [event("bob", 1, "r2-0", "add")])
     produce(settings, "clicks", [event("bob", 2, "r2-1"), event("bob", 3, "nowhere-9")])
     topology("recommender")

@@ -14,7 +14,10 @@ def tables() -> Tables:
                  ItemInfo("naan", "r1", "Garlic Naan", "side", "indian", 3.0, True),
                  ItemInfo("lassi", "r1", "Mango Lassi", "drink", "indian", 4.0, True)]:
         catalog.upsert(info)
-    return Tables(catalog=catalog, stats=StatsTable(window_ms=60_000, half_life_ms=3_600_000))
+    stats = StatsTable(window_ms=60_000, half_life_ms=3_600_000)
+    for item_id in ("naan", "lassi"):  # both were added by someone before
+        stats.apply(item_id, {"event_time": T0, "trending": 2.0, "neighbours": []})
+    return Tables(catalog=catalog, stats=stats)
 
 
 def test_an_item_taken_though_not_shown_is_a_positive_with_the_features_it_had_then():
@@ -40,3 +43,13 @@ def test_an_item_taken_from_the_list_adds_no_second_positive():
     [shown] = [i["item_id"] for i in first.recommendation["items"]]
     taken = recommend(state, Event("e2", T0 + 60_000, "u1", "add", shown, "r1"), t, ranker, k=1)
     assert [(e["item_id"], e["label"]) for e in taken.examples] == [(shown, 1)]
+
+
+def test_an_item_nobody_had_taken_before_teaches_nothing():
+    t, state, ranker = tables(), UserState(), Ranker()
+    t.catalog.upsert(ItemInfo("kulfi", "r1", "Kulfi", "dessert", "indian", 5.0, True))
+    first = recommend(state, Event("e1", T0, "u1", "add", "curry", "r1"), t, ranker, k=1)
+    taken = recommend(state, Event("e2", T0 + 60_000, "u1", "add", "kulfi", "r1"), t, ranker, k=1)
+    assert taken.examples == []
+    # The list is still judged: online metrics count the miss.
+    assert taken.shown_ids == [i["item_id"] for i in first.recommendation["items"]] and taken.hit is False
