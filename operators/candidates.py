@@ -170,8 +170,7 @@ def candidates_for(
         With a cart, the most menu items scored; None scores the whole menu.
     """
     if state.cart_restaurant is not None:
-        in_cart = [catalog.get(i) for i in sorted(state.cart)]
-        in_cart = [info for info in in_cart if info is not None]  # a deleted item is no anchor
+        in_cart = _in_cart(state, catalog)
         covisited = _covisited([info.item_id for info in in_cart], covisitation, k_neighbours)
         menu = [info for info in catalog.available_items_of(state.cart_restaurant) if info.item_id not in state.cart]
         if max_cart_candidates is not None and len(menu) > max_cart_candidates:
@@ -228,12 +227,10 @@ def candidate_of(
     (('covisitation', 'menu'), 'curry', 'curry')
     """
     if state.cart_restaurant is not None:
-        in_cart = [catalog.get(i) for i in sorted(state.cart) if i != info.item_id]
-        in_cart = [item for item in in_cart if item is not None]
-        score, anchor = _covisited([item.item_id for item in in_cart], covisitation, k_neighbours).get(
-            info.item_id, _NO_NEIGHBOUR)
-        return Candidate(info, _MENU if anchor is None else _MENU_AND_COVISITATION, score, anchor,
-                         _complement_anchors(in_cart).get(info.category))
+        in_cart = [item for item in _in_cart(state, catalog) if item.item_id != info.item_id]
+        covisited = _covisited([item.item_id for item in in_cart], covisitation, k_neighbours)
+        [candidate] = _cart_candidates([info], in_cart, covisited)
+        return candidate
     score, anchor = _covisited(state.recent_ids()[:max_anchors], covisitation, k_neighbours).get(
         info.item_id, _NO_NEIGHBOUR)
     return Candidate(info, () if anchor is None else (CandidateSource.COVISITATION.value,), score, anchor)
@@ -242,6 +239,12 @@ def candidate_of(
 _NO_NEIGHBOUR = (0.0, None)
 _MENU = (CandidateSource.MENU.value,)
 _MENU_AND_COVISITATION = tuple(sorted((CandidateSource.MENU.value, CandidateSource.COVISITATION.value)))
+
+
+def _in_cart(state: UserState, catalog: Catalog) -> list[ItemInfo]:
+    """The cart's items by id; a deleted item is no anchor."""
+    in_cart = [catalog.get(i) for i in sorted(state.cart)]
+    return [info for info in in_cart if info is not None]
 
 
 def _cart_candidates(menu: list[ItemInfo], in_cart: list[ItemInfo],

@@ -17,7 +17,7 @@ naan 1 {'similarity': 0.2}
 
 from __future__ import annotations
 
-__all__ = ["examples_from"]
+__all__ = ["example", "examples_from"]
 
 # After this long, the next action answers some other list, not the one we showed.
 MAX_DELAY_MS = 30 * 60_000
@@ -48,13 +48,11 @@ def examples_from(
     """
     if shown is None or not 0 <= event_time - shown["event_time"] <= max_delay_ms:
         return []
-    return [
-        {
-            "item_id": item_id,
-            "trigger_event_id": shown["trigger_event_id"],
-            "event_time": event_time,
-            "features": features,
-            "label": int(item_id == acted_item_id),
-        }
-        for item_id, features in shown["items"]
-    ]
+    return [example(shown, item_id, features, int(item_id == acted_item_id), event_time)
+            for item_id, features in shown["items"]]
+
+
+def example(shown: dict, item_id: str, features: dict[str, float], label: int, event_time: int) -> dict:
+    """One labelled example of ``item_id`` for the list ``shown`` (the shape of `examples_from`'s)."""
+    return {"item_id": item_id, "trigger_event_id": shown["trigger_event_id"], "event_time": event_time,
+            "features": features, "label": label}

@@ -42,7 +42,7 @@ from cartstream.operators.candidates import candidate_of, candidates_for
 from cartstream.operators.catalog import Catalog, ItemInfo
 from cartstream.operators.features import FEATURE_NAMES, feature_matrix, reason_for
 from cartstream.operators.item_vectors import ItemVectors
-from cartstream.operators.labelling import examples_from
+from cartstream.operators.labelling import example, examples_from
 from cartstream.operators.stats_table import StatsTable
 from cartstream.operators.user_state import UserState
 
@@ -142,8 +142,7 @@ def _missed_positive(state: UserState, item: ItemInfo, shown: dict, event_time: 
     taste = state.taste_vector(tables.vectors)
     [row] = feature_matrix([candidate], state, event_time=shown["event_time"], vectors=tables.vectors,
                            taste=taste, trending=tables.stats).tolist()
-    return {"item_id": item.item_id, "trigger_event_id": shown["trigger_event_id"], "event_time": event_time,
-            "features": dict(zip(FEATURE_NAMES, row)), "label": 1}
+    return example(shown, item.item_id, dict(zip(FEATURE_NAMES, row)), 1, event_time)
 
 
 def recommend(state: UserState, event: Event, tables: Tables, ranker: Ranker, k: int = 10,
