@@ -11,9 +11,19 @@ default one is scored a whole list at a time, from its learnt means, variances a
 Until the model has seen ``min_examples`` examples, `rank` falls back to similarity plus
 popularity, and without any similarity (no vectors) to popularity alone.
 
+A trained model is served only while it ranks at least as well as that fallback. Every list
+is ranked both ways; the next action says which of the two lists held the item taken (the
+training example of that item carries it as ``listed_by``), and `Ranker.compare` keeps the score
+over its latest ``hits_window`` compared lists. Until ``min_compared`` lists were compared,
+and whenever the model's lists have held fewer taken items than the fallback's, the
+fallback is served and the model keeps learning in its shadow. On real carts whose choices
+the features barely explain, this keeps a model that learnt the wrong lesson from serving
+lists worse than popularity.
+
 Examples
 --------
->>> ranker = Ranker(min_examples=4)
+>>> import numpy as np
+>>> ranker = Ranker(min_examples=4, min_compared=5)
 >>> near = {"similarity": 0.9, "popularity": 0.5}
 >>> hit = {"similarity": 0.1, "popularity": 1.0}
 >>> ranker.rank([("a", near), ("b", hit)], k=2)
@@ -21,15 +31,17 @@ Examples
 >>> for _ in range(10):
 ...     ranker.learn_one(near, 0)
 ...     ranker.learn_one(hit, 1)
+...     ranker.compare({"model": True, "fallback": False})
 >>> ranking, mode = ranker.rank([("a", near), ("b", hit)], k=1)
 >>> [item_id for item_id, _ in ranking], mode
 (['b'], 'model')
 >>> Ranker.loads(ranker.dumps()).rank([("a", near), ("b", hit)], k=1) == (ranking, mode)
 True
+>>> ranker.lists(["a", "b"], np.array([[0.9, 0.5], [0.1, 1.0]]), ["similarity", "popularity"], k=1).listed
+{'fallback': ['a'], 'model': ['b']}
 
 A list is scored in one go as a matrix, one row per candidate:
 
->>> import numpy as np
 >>> X = np.array([[0.9, 0.5], [0.1, 1.0]])
 >>> ranker.rank_many(["a", "b"], X, ["similarity", "popularity"], k=1) == (ranking, mode)
 True
@@ -37,18 +49,42 @@ True
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import pickle
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 from river import base, compose, linear_model, metrics, optim, preprocessing, utils
 
-__all__ = ["MODES", "Ranker"]
+__all__ = ["MODES", "POLICIES", "Ranker", "Ranking"]
 
 MODES = ("model", "similarity", "popularity")
 
+#: The two ways every list is ranked: by the learnt model, and by similarity plus popularity.
+POLICIES = ("model", "fallback")
+
 # Bump when the snapshot layout changes, so an old snapshot is refused, not misread.
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class Ranking:
+    """A ranked list and how it was made.
+
+    Attributes
+    ----------
+    items
+        The best ``(item_id, score)`` pairs, best first: the list served.
+    mode
+        What ranked ``items``: one of `MODES`.
+    listed
+        The item ids each policy of `POLICIES` put in its list ("model" only once trained).
+    """
+
+    items: list[tuple[str, float]]
+    mode: str
+    listed: dict[str, list[str]]
 
 
 def default_model() -> base.Classifier:
@@ -77,6 +113,9 @@ class Ranker:
         Snapshot version, set by whoever publishes snapshots (0 = never published).
     roc_auc, log_loss
         Progressive validation: each example is scored before it is learnt.
+    hits
+        The latest compared lists: per list, whether the model's and the fallback's held
+        the item taken.
     """
 
     def __init__(
@@ -84,17 +123,35 @@ class Ranker:
         model: base.Classifier | None = None,
         min_examples: int = 500,
         metrics_window: int = 2_000,
+        min_compared: int = 50,
+        hits_window: int = 1_000,
     ) -> None:
         self.model = model if model is not None else default_model()
         self.min_examples = min_examples
+        self.min_compared = min_compared
         self.examples_seen = 0
         self.version = 0
         self.roc_auc = metrics.RollingROCAUC(window_size=metrics_window)
         self.log_loss = utils.Rolling(metrics.LogLoss, window_size=metrics_window)
+        self.hits: collections.deque[tuple[bool, bool]] = collections.deque(maxlen=hits_window)
 
     @property
     def trained(self) -> bool:
         return self.examples_seen >= self.min_examples
+
+    @property
+    def serves_model(self) -> bool:
+        """Whether lists are ranked by the model: trained, and over the latest compared
+        lists its lists held at least as many of the items taken as the fallback's."""
+        if not self.trained or len(self.hits) < self.min_compared:
+            return False
+        return sum(model for model, _ in self.hits) >= sum(fallback for _, fallback in self.hits)
+
+    def compare(self, listed_by: Mapping[str, bool]) -> None:
+        """Score one list of each policy: ``listed_by`` says whether each policy's list held
+        the item the diner took. A list the model did not rank yet (untrained) is skipped."""
+        if all(policy in listed_by for policy in POLICIES):
+            self.hits.append((bool(listed_by["model"]), bool(listed_by["fallback"])))
 
     def learn_one(self, features: Mapping[str, float], label: int | bool) -> None:
         """Learn from one shown item: ``label`` 1 if the diner acted on it, else 0."""
@@ -179,21 +236,27 @@ class Ranker:
     ) -> tuple[list[tuple[str, float]], str]:
         """`rank` for candidates given as a matrix: row ``n`` of ``X`` holds the features
         (named by ``columns``) of ``item_ids[n]``."""
-        if self.trained:
-            mode = "model"
-            scores = self.predict_many(X, columns)
+        ranking = self.lists(item_ids, X, columns, k)
+        return ranking.items, ranking.mode
+
+    def lists(self, item_ids: Sequence[str], X: np.ndarray, columns: Sequence[str], k: int) -> Ranking:
+        """The list served for the candidates of `rank_many`, and what each policy listed."""
+        similarity, popularity = (_column(X, columns, name) for name in ("similarity", "popularity"))
+        if similarity.any():
+            fallback_mode = "similarity"
+            top = popularity.max()
+            # Popularity is scaled to [0, 1] within the list to weigh like a cosine.
+            fallback = _top(item_ids, similarity + (popularity / top if top > 0 else 0.0), k)
         else:
-            similarity, popularity = (_column(X, columns, name) for name in ("similarity", "popularity"))
-            if similarity.any():
-                mode = "similarity"
-                top = popularity.max()
-                # Popularity is scaled to [0, 1] within the list to weigh like a cosine.
-                scores = similarity + (popularity / top if top > 0 else 0.0)
-            else:
-                mode = "popularity"
-                scores = popularity
-        ranked = sorted(zip(item_ids, scores.tolist()), key=lambda s: (-s[1], s[0]))
-        return ranked[:k], mode
+            fallback_mode, fallback = "popularity", _top(item_ids, popularity, k)
+        listed = {"fallback": [item_id for item_id, _ in fallback]}
+        if not self.trained:
+            return Ranking(fallback, fallback_mode, listed)
+        model = _top(item_ids, self.predict_many(X, columns), k)
+        listed["model"] = [item_id for item_id, _ in model]
+        if self.serves_model:
+            return Ranking(model, "model", listed)
+        return Ranking(fallback, fallback_mode, listed)
 
     def metrics(self) -> dict[str, float]:
         """Running metrics, as published with a snapshot."""
@@ -201,6 +264,10 @@ class Ranker:
             "roc_auc": float(self.roc_auc.get()),
             "log_loss": float(self.log_loss.get()),
             "examples_seen": float(self.examples_seen),
+            # Shares of compared lists that held the item taken, and how many were compared.
+            "model_hit_rate": sum(model for model, _ in self.hits) / max(1, len(self.hits)),
+            "fallback_hit_rate": sum(fallback for _, fallback in self.hits) / max(1, len(self.hits)),
+            "lists_compared": float(len(self.hits)),
         }
 
     def dumps(self) -> bytes:
@@ -231,6 +298,11 @@ def _linear_parts(model: base.Classifier) -> tuple[preprocessing.StandardScaler,
             and type(regression) is linear_model.LogisticRegression and type(regression.loss) is optim.losses.Log):
         return scaler, regression
     return None
+
+
+def _top(item_ids: Sequence[str], scores: np.ndarray, k: int) -> list[tuple[str, float]]:
+    """The ``k`` best ``(item_id, score)`` pairs, ties broken by item id."""
+    return sorted(zip(item_ids, scores.tolist()), key=lambda s: (-s[1], s[0]))[:k]
 
 
 def _column(X: np.ndarray, columns: Sequence[str], name: str) -> np.ndarray:

@@ -145,6 +145,16 @@ def _missed_positive(state: UserState, item: ItemInfo, shown: dict, event_time: 
     return example(shown, item.item_id, dict(zip(FEATURE_NAMES, row)), 1, event_time)
 
 
+def _mark_listed_by(examples: list[dict], shown: dict) -> None:
+    """Tell the positive example which policies' lists held its item, for the ranker's
+    comparison of the model with the fallback (``Ranker.serves_model``)."""
+    listed = shown.get("listed")
+    if listed:
+        for example in examples:
+            if example["label"]:
+                example["listed_by"] = {policy: example["item_id"] in ids for policy, ids in listed.items()}
+
+
 def recommend(state: UserState, event: Event, tables: Tables, ranker: Ranker, k: int = 10,
               model_version: int = 0, model_name: str = "ranker",
               max_cart_candidates: int | None = None, rank: bool = True) -> Outcome:
@@ -172,8 +182,10 @@ def recommend(state: UserState, event: Event, tables: Tables, ranker: Ranker, k:
                 # where half the adds are of items added for the first time, the learnt
                 # lists drifted to the long tail).
                 outcome.examples = []
-            elif not any(example["label"] for example in outcome.examples):
-                outcome.examples.append(_missed_positive(state, item, shown, t, tables))
+            else:
+                if not any(example["label"] for example in outcome.examples):
+                    outcome.examples.append(_missed_positive(state, item, shown, t, tables))
+                _mark_listed_by(outcome.examples, shown)
 
     if event.action == "click":
         state.on_click(item, t)
@@ -189,12 +201,13 @@ def recommend(state: UserState, event: Event, tables: Tables, ranker: Ranker, k:
     features = feature_matrix(candidates, state, event_time=t, vectors=tables.vectors, taste=taste,
                               trending=tables.stats)
     item_ids = [c.item.item_id for c in candidates]
-    ranked, mode = ranker.rank_many(item_ids, features, FEATURE_NAMES, k=k)
+    ranking = ranker.lists(item_ids, features, FEATURE_NAMES, k=k)
+    ranked, mode = ranking.items, ranking.mode
     row_of = dict(zip(item_ids, range(len(item_ids))))
     rows = [row_of[item_id] for item_id, _ in ranked]
     # Dicts only for the shown rows: they are what the next action labels.
     listed = [(candidates[row], dict(zip(FEATURE_NAMES, values))) for row, values in zip(rows, features[rows].tolist())]
-    state.show([(c.item_id, f) for c, f in listed], event.event_id, t)
+    state.show([(c.item_id, f) for c, f in listed], event.event_id, t, ranking.listed)
     outcome.recommendation = {
         "recommendation_id": recommendation_id(event.user_id, event.event_id),
         "user_id": event.user_id,

@@ -79,6 +79,8 @@ class RankerTraining:
         if offset < self.resumed_at.get(name, {}).get((topic, partition), 0):
             return []
         ranker = self.rankers.setdefault(name, Ranker())
+        if example.get("listed_by"):
+            ranker.compare(example["listed_by"])
         ranker.learn_one(example["features"], example["label"])
         self.last_event_time[name] = max(self.last_event_time.get(name, 0), example["event_time"])
         self.since_snapshot[name] = self.since_snapshot.get(name, 0) + 1

@@ -141,14 +141,18 @@ class UserState:
                 self._clear_cart()
 
     def show(
-        self, items: list[tuple[str, Mapping[str, float]]], trigger_event_id: str, event_time: int
+        self, items: list[tuple[str, Mapping[str, float]]], trigger_event_id: str, event_time: int,
+        listed: Mapping[str, list[str]] | None = None,
     ) -> None:
-        """Remember the list just shown, with its features, so the next action labels it."""
+        """Remember the list just shown, with its features, so the next action labels it;
+        ``listed``: the item ids each ranking policy listed (see ``Ranking.listed``)."""
         self.shown = {
             "items": [[item_id, dict(features)] for item_id, features in items],
             "trigger_event_id": trigger_event_id,
             "event_time": event_time,
         }
+        if listed:
+            self.shown["listed"] = {policy: list(ids) for policy, ids in listed.items()}
 
     def take_shown(self) -> dict | None:
         """The last list shown, forgotten on the way out so that it is labelled only once."""

@@ -94,6 +94,7 @@ TRAINING_EXAMPLE: dict[str, Any] = {
     "event_time": 1732540020000,
     "features": {"similarity": 0.71, "covisitation": 0.62, "popularity": 0.4, "same_restaurant": 1.0},
     "label": 1,
+    "listed_by": {"model": True, "fallback": False},
 }
 
 MODEL_SNAPSHOT: dict[str, Any] = {

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from cartstream.schemas.base import EventTime, Id, Message, Numbers
+from pydantic import Field
+
+from cartstream.schemas.base import MAX_DICT_ENTRIES, EventTime, Id, Label, Message, Numbers
 
 
 class TrainingExample(Message):
@@ -26,3 +28,7 @@ class TrainingExample(Message):
     event_time: EventTime
     features: Numbers
     label: Literal[0, 1]
+    listed_by: dict[Label, bool] = Field(
+        default_factory=dict, max_length=MAX_DICT_ENTRIES,
+        description="for the item taken: whether each ranking policy (model, fallback) listed it",
+    )

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import orjson
 
 from cartstream.topologies.synthetic import FoodWorld
 from cartstream.topologies.topics import create_topics
 
 from tests.integration.support import TopologyProcess, consume_until, produce
-from tests.integration.test_learning import TRAINED_AFTER, produce_in_order
+from tests.integration.test_learning import produce_in_order, warm_up
 from tests.integration.test_replay import read_all
 
 
@@ -31,11 +29,8 @@ def test_two_replays_of_a_recorded_log_publish_byte_identical_lists(settings, to
     live = [topology(name, settings) for name in ("item-stats", "recommender", "trainer")]
 
     # Record a log in which item stats and model snapshots change between events.
-    half = len(stream) // 2
-    produce_in_order(settings, stream[:half], int(time.time() * 1000))
-    consume_until(settings, "model-snapshots", timeout=120, done=lambda ms: any(
-        orjson.loads(m.value())["examples_seen"] >= TRAINED_AFTER for m in ms))
-    produce_in_order(settings, stream[half:], int(time.time() * 1000))
+    served_cut, next_ms = warm_up(settings, stream)
+    produce_in_order(settings, stream[served_cut:], next_ms)
     consume_until(settings, "recommendations", lambda ms: len(ms) >= len(stream), timeout=180)
     for proc in live:
         assert proc.stop() == 0
@@ -48,9 +43,9 @@ def test_two_replays_of_a_recorded_log_publish_byte_identical_lists(settings, to
     first, second = lists_of(settings, 1), lists_of(settings, 2)
     assert len(first) == len(stream)
     assert first == second, "two replays of one log published different lists"
-    # Tables as of each event's record time: no list of the first half was ranked by the
-    # model the trainer published after it, and the second half was.
+    # Tables as of each event's record time: no list of the warm-up was ranked by the
+    # model the trainer published after it, and the rest was.
     modes = {orjson.loads(v)["trigger_event_id"]: orjson.loads(v)["mode"] for v in first}
-    early = {event["event_id"] for _, event in stream[:half]}
+    early = {event["event_id"] for _, event in stream[:served_cut]}
     assert all(mode != "model" for trigger, mode in modes.items() if trigger in early)
     assert any(mode == "model" for trigger, mode in modes.items() if trigger not in early)

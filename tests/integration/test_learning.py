@@ -8,7 +8,9 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
+from cartstream.models.ranker import Ranker
 from cartstream.operators.evaluation import next_action_hit_rates
+from cartstream.schemas import ModelSnapshot
 from cartstream.topologies.demo import event_of
 from cartstream.topologies.settings import Settings
 from cartstream.topologies.synthetic import FoodWorld
@@ -40,6 +42,30 @@ def produce_in_order(settings: Settings, stream: list[tuple[str, dict]], first_m
     return first_ms + len(stream)
 
 
+def warm_up(settings: Settings, stream: list[tuple[str, dict]]) -> tuple[int, int]:
+    """Produce the first part of ``stream`` until the trainer publishes a model that is
+    served; returns where the rest of the stream starts and its first free timestamp.
+
+    Two steps: 2/5 of the stream for the trainer to publish a trained model, then 1/5 that
+    the recommender ranks both ways, the model in the fallback's shadow, until a snapshot
+    says the model's lists held more of the items taken. Each step is sent once the snapshot
+    it needs is out, stamped at sending: the recommender sees the tables (the model) as of
+    each event's record time, so a stream stamped before a snapshot is ranked without it.
+    """
+    trained_cut, served_cut = len(stream) * 2 // 5, len(stream) * 3 // 5
+    next_ms = produce_in_order(settings, stream[:trained_cut], int(time.time() * 1000))
+    consume_until(settings, "model-snapshots", timeout=120, done=lambda ms: any(
+        orjson.loads(m.value())["examples_seen"] >= TRAINED_AFTER for m in ms))
+    next_ms = produce_in_order(settings, stream[trained_cut:served_cut], max(next_ms, int(time.time() * 1000)))
+    consume_until(settings, "model-snapshots", timeout=120, done=lambda ms: any(served(m.value()) for m in ms))
+    return served_cut, max(next_ms, int(time.time() * 1000))
+
+
+def served(snapshot: bytes) -> bool:
+    """Whether the ranker in this snapshot serves its model (it beat the fallback in its shadow)."""
+    return Ranker.loads(ModelSnapshot.from_json(snapshot).model_bytes()).serves_model
+
+
 def test_learnt_ranking_beats_popularity_on_the_same_stream(settings, topology):
     world = FoodWorld.generate(seed=11, restaurants=6, diners=30)
     stream = world.events(sessions=5)
@@ -47,15 +73,9 @@ def test_learnt_ranking_beats_popularity_on_the_same_stream(settings, topology):
     for name in ("item-stats", "recommender", "trainer"):
         topology(name)
 
-    # Warm-up: enough outcomes for the trainer to publish a trusted model...
-    cut = len(stream) * 2 // 5
-    next_ms = produce_in_order(settings, stream[:cut], int(time.time() * 1000))
-    consume_until(settings, "model-snapshots", timeout=120, done=lambda ms: any(
-        orjson.loads(m.value())["examples_seen"] >= TRAINED_AFTER for m in ms))
-    # ...then the rest of the stream, ranked by what it learnt.
-    # Sent now, stamped now: the recommender sees the tables (the model) as of each event's
-    # record time, so a stream stamped before the snapshot would be ranked without it.
-    produce_in_order(settings, stream[cut:], max(next_ms, int(time.time() * 1000)))
+    served_cut, next_ms = warm_up(settings, stream)
+    # Then the rest of the stream, ranked by what it learnt.
+    produce_in_order(settings, stream[served_cut:], next_ms)
     recs = [orjson.loads(m.value()) for m in
             consume_until(settings, "recommendations", lambda ms: len(ms) >= len(stream), timeout=120)]
 

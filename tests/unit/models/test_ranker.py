@@ -16,14 +16,18 @@ def candidates():
     ]
 
 
-def trained(n=400, seed=0):
-    """A ranker taught that diners act on complements."""
+def trained(n=400, seed=0, model_lists=True):
+    """A ranker taught that diners act on complements; every item taken was in the model's
+    list and not in the fallback's (``model_lists``), or the other way round."""
     rng = random.Random(seed)
-    ranker = Ranker(min_examples=100)
+    ranker = Ranker(min_examples=100, min_compared=20)
     for _ in range(n):
         complement = float(rng.random() < 0.3)
         features = {"similarity": rng.random(), "popularity": 2 * rng.random(), "complement": complement}
-        ranker.learn_one(features, int(complement and rng.random() < 0.9))
+        label = int(complement and rng.random() < 0.9)
+        ranker.learn_one(features, label)
+        if label:
+            ranker.compare({"model": model_lists, "fallback": not model_lists})
     return ranker
 
 
@@ -58,6 +62,49 @@ def test_ranker_switches_to_the_model_once_it_has_seen_enough_examples():
     assert all(0.0 <= score <= 1.0 for _, score in ranked)
 
 
+def test_a_trained_model_is_not_served_before_enough_lists_were_compared():
+    ranker = Ranker(min_examples=10, min_compared=5)
+    for n in range(20):
+        ranker.learn_one(candidates()[2][1], 1)
+    for n in range(4):
+        ranker.compare({"model": True, "fallback": False})
+    ranker.compare({"fallback": True})  # listed before the model was trained: not a comparison
+    assert ranker.trained and not ranker.serves_model
+    assert ranker.rank(candidates(), k=3)[1] == "similarity"
+    ranker.compare({"model": True, "fallback": True})
+    assert ranker.serves_model
+
+
+def test_a_model_whose_lists_hold_fewer_items_taken_than_the_fallback_is_not_served():
+    ranker = trained(model_lists=False)
+    assert ranker.trained and not ranker.serves_model
+    ranking = ranker.lists(*matrix(), k=3)
+    assert ranking.mode == "similarity"
+    assert ranking.items == Ranker().rank(candidates(), k=3)[0]
+    # The model still ranks in the shadow, so the comparison goes on.
+    assert ranking.listed["model"][0] == "c"
+    assert ranking.listed["fallback"] == ["b", "a", "c"]
+    metrics = ranker.metrics()
+    assert (metrics["model_hit_rate"], metrics["fallback_hit_rate"]) == (0.0, 1.0)
+
+
+def test_the_comparison_follows_the_latest_lists():
+    ranker = trained(model_lists=False)
+    for _ in range(ranker.hits.maxlen):
+        ranker.compare({"model": True, "fallback": False})
+    assert ranker.serves_model
+
+
+def test_an_untrained_ranker_lists_only_the_fallback():
+    assert Ranker().lists(*matrix(), k=2).listed == {"fallback": ["b", "a"]}
+
+
+def matrix():
+    ids, rows = zip(*candidates())
+    columns = list(rows[0])
+    return ids, np.array([[row[c] for c in columns] for row in rows]), columns
+
+
 def test_learning_is_deterministic():
     assert trained().rank(candidates(), k=3) == trained().rank(candidates(), k=3)
 
@@ -65,6 +112,7 @@ def test_learning_is_deterministic():
 def test_metrics_track_progressive_validation():
     metrics = trained().metrics()
     assert metrics["examples_seen"] == 400.0
+    assert metrics["lists_compared"] > 20 and (metrics["model_hit_rate"], metrics["fallback_hit_rate"]) == (1.0, 0.0)
     assert metrics["roc_auc"] > 0.8
     assert 0.0 < metrics["log_loss"] < 0.69
 
@@ -109,9 +157,7 @@ def test_any_river_classifier_scores_a_list_one_row_at_a_time():
 
 def test_a_matrix_and_dicts_give_the_same_ranking():
     for ranker in (Ranker(), trained()):
-        ids, rows = zip(*candidates())
-        X = np.array([[row[c] for c in rows[0]] for row in rows])
-        assert ranker.rank_many(ids, X, list(rows[0]), k=3) == ranker.rank(candidates(), k=3)
+        assert ranker.rank_many(*matrix(), k=3) == ranker.rank(candidates(), k=3)
 
 
 def test_list_scores_follow_the_model_as_it_learns():

@@ -14,7 +14,7 @@ from cartstream.models.ranker import Ranker
 from cartstream.models.trending import Trending
 from cartstream.operators.candidates import candidates_for
 from cartstream.operators.catalog import CATEGORIES, Catalog
-from cartstream.operators.features import features_for, reason_for
+from cartstream.operators.features import FEATURE_NAMES, features_for, reason_for
 from cartstream.operators.labelling import examples_from
 from cartstream.operators.online_metrics import NDCG, HitRate
 from cartstream.operators.user_state import UserState
@@ -88,6 +88,8 @@ def run(world: World, *, warm_up: int, round_trip: bool = False) -> dict:
         if item is not None:
             for example in examples_from(shown, item.item_id, t):
                 ranker.learn_one(example["features"], example["label"])
+            if shown is not None:
+                ranker.compare({policy: item.item_id in ids for policy, ids in shown["listed"].items()})
             if shown is not None and n >= warm_up:
                 metrics["model"].update([i for i, _ in shown["items"]], item.item_id)
                 metrics["model_ndcg"].update([i for i, _ in shown["items"]], item.item_id)
@@ -104,9 +106,12 @@ def run(world: World, *, warm_up: int, round_trip: bool = False) -> dict:
         candidates = candidates_for(state, catalog, covisitation=covis, trending=trending,
                                     taste=state.taste_vector(vectors), search=search, k_ann=15, k_trending=10)
         features = features_for(candidates, state, event_time=t, vectors=vectors, trending=trending)
-        ranked, mode = ranker.rank([(c.item_id, f) for c, f in zip(candidates, features)], k=10)
+        ids = [c.item_id for c in candidates]
+        ranking = ranker.lists(ids, np.array([[f[name] for name in FEATURE_NAMES] for f in features]).reshape(
+            len(ids), len(FEATURE_NAMES)), FEATURE_NAMES, k=10)
+        ranked, mode = ranking.items, ranking.mode
         by_id = {c.item_id: (c, f) for c, f in zip(candidates, features)}
-        state.show([(i, by_id[i][1]) for i, _ in ranked], event["event_id"], t)
+        state.show([(i, by_id[i][1]) for i, _ in ranked], event["event_id"], t, ranking.listed)
         baseline_lists[user_id] = [i for i, _ in sorted(
             ((c.item_id, f["popularity"]) for c, f in zip(candidates, features)), key=lambda s: (-s[1], s[0]))][:10]
         reasons = [reason_for(by_id[i][0], by_id[i][1], state=state, catalog=catalog, vectors=vectors)
