@@ -53,3 +53,18 @@ def test_an_item_nobody_had_taken_before_teaches_nothing():
     assert taken.examples == []
     # The list is still judged: online metrics count the miss.
     assert taken.shown_ids == [i["item_id"] for i in first.recommendation["items"]] and taken.hit is False
+
+
+def test_the_positive_says_which_policies_listed_it():
+    t, state = tables(), UserState()
+    ranker = Ranker(min_examples=1)
+    ranker.learn_one({"complement": 1.0, "popularity": 0.0}, 1)  # trained: it ranks in the fallback's shadow
+    first = recommend(state, Event("e1", T0, "u1", "add", "curry", "r1"), t, ranker, k=1)
+    listed = state.shown["listed"]
+    assert set(listed) == {"model", "fallback"} and first.recommendation["mode"] == "popularity"
+
+    taken = recommend(state, Event("e2", T0 + 60_000, "u1", "add", "naan", "r1"), t, ranker, k=1)
+
+    [positive] = [e for e in taken.examples if e["label"]]
+    assert positive["listed_by"] == {policy: "naan" in ids for policy, ids in listed.items()}
+    assert all("listed_by" not in e for e in taken.examples if not e["label"])
