@@ -5,6 +5,7 @@ from __future__ import annotations
 from quixstreams import Application
 
 from .idle_commit import commit_when_idle
+from .seek_retry import retry_seek_while_starting
 from .settings import Settings
 from .topics import require_topics
 
@@ -48,6 +49,7 @@ def make_application(settings: Settings, topology: str, **overrides) -> Applicat
     )
     options.update(overrides)
     app = Application(**options)
+    retry_seek_while_starting(app)
     if settings.idle_commit_s > 0 and options["processing_guarantee"] == "exactly-once":
         # Lists become visible at commit: commit when the input runs dry, not only every interval.
         commit_when_idle(app, settings.idle_commit_s)
