@@ -24,12 +24,13 @@ def test_two_replays_of_a_recorded_log_publish_byte_identical_lists(settings, to
                                            "snapshot_every": 100})
     create_topics(settings)
     world = FoodWorld.generate(seed=11, restaurants=6, diners=30)
-    stream = world.events(sessions=3)
+    stream = world.events(sessions=4)
     produce(settings, "menu-items", [(m["item_id"], m) for m in world.menu])
     live = [topology(name, settings) for name in ("item-stats", "recommender", "trainer")]
 
     # Record a log in which item stats and model snapshots change between events.
-    served_cut, next_ms = warm_up(settings, stream)
+    # A third of the stream to compare the model with the fallback: some 90 lists, 50 needed.
+    served_cut, next_ms = warm_up(settings, stream, served_share=2 / 3)
     produce_in_order(settings, stream[served_cut:], next_ms)
     consume_until(settings, "recommendations", lambda ms: len(ms) >= len(stream), timeout=180)
     for proc in live:

@@ -42,17 +42,18 @@ def produce_in_order(settings: Settings, stream: list[tuple[str, dict]], first_m
     return first_ms + len(stream)
 
 
-def warm_up(settings: Settings, stream: list[tuple[str, dict]]) -> tuple[int, int]:
+def warm_up(settings: Settings, stream: list[tuple[str, dict]], served_share: float = 3 / 5) -> tuple[int, int]:
     """Produce the first part of ``stream`` until the trainer publishes a model that is
     served; returns where the rest of the stream starts and its first free timestamp.
 
-    Two steps: 2/5 of the stream for the trainer to publish a trained model, then 1/5 that
-    the recommender ranks both ways, the model in the fallback's shadow, until a snapshot
-    says the model's lists held more of the items taken. Each step is sent once the snapshot
+    Two steps: 2/5 of the stream for the trainer to publish a trained model, then up to
+    ``served_share`` of it, which the recommender ranks both ways, the model in the
+    fallback's shadow, until a snapshot says the model's lists held at least as many of the
+    items taken (over at least 50 lists: `Ranker.min_compared`). Each step is sent once the snapshot
     it needs is out, stamped at sending: the recommender sees the tables (the model) as of
     each event's record time, so a stream stamped before a snapshot is ranked without it.
     """
-    trained_cut, served_cut = len(stream) * 2 // 5, len(stream) * 3 // 5
+    trained_cut, served_cut = len(stream) * 2 // 5, int(len(stream) * served_share)
     next_ms = produce_in_order(settings, stream[:trained_cut], int(time.time() * 1000))
     consume_until(settings, "model-snapshots", timeout=120, done=lambda ms: any(
         orjson.loads(m.value())["examples_seen"] >= TRAINED_AFTER for m in ms))
