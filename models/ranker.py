@@ -15,11 +15,14 @@ similarity (no vectors) to popularity alone.
 A trained model is served only while it ranks at least as well as that fallback. Every list
 is ranked both ways; the next action says which of the two lists held the item taken (the
 training example of that item carries it as ``listed_by``), and `Ranker.compare` keeps the score
-over its latest ``hits_window`` compared lists. Until ``min_compared`` lists were compared,
-and whenever the model's lists have held fewer taken items than the fallback's, the
-fallback is served and the model keeps learning in its shadow. On real carts whose choices
-the features barely explain, this keeps a model that learnt the wrong lesson from serving
-lists worse than popularity.
+over its latest ``hits_window`` compared lists. The model is served once ``min_compared``
+lists were compared and its lists held at least as many of the items taken as the
+fallback's; it stays served until the fallback is clearly better (McNemar's test on the
+lists only one of the two got right: the fallback's lead over the model's is more than
+twice its standard deviation), so two close policies do not take turns list by list. Until
+then, and after, the fallback is served and the model keeps learning in its shadow. On real
+carts whose choices the features barely explain, this keeps a model that learnt the wrong
+lesson from serving lists worse than popularity.
 
 Examples
 --------
@@ -52,6 +55,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import math
 import pickle
 from collections.abc import Mapping, Sequence
 
@@ -140,6 +144,7 @@ class Ranker:
         self.roc_auc = metrics.RollingROCAUC(window_size=metrics_window)
         self.log_loss = utils.Rolling(metrics.LogLoss, window_size=metrics_window)
         self.hits: collections.deque[tuple[bool, bool]] = collections.deque(maxlen=hits_window)
+        self.serving = False
 
     @property
     def trained(self) -> bool:
@@ -147,17 +152,22 @@ class Ranker:
 
     @property
     def serves_model(self) -> bool:
-        """Whether lists are ranked by the model: trained, and over the latest compared
-        lists its lists held at least as many of the items taken as the fallback's."""
-        if not self.trained or len(self.hits) < self.min_compared:
-            return False
-        return sum(model for model, _ in self.hits) >= sum(fallback for _, fallback in self.hits)
+        """Whether lists are ranked by the model: trained, and winning its comparison with
+        the fallback (see the module's docstring)."""
+        return self.trained and self.serving
 
     def compare(self, listed_by: Mapping[str, bool]) -> None:
         """Score one list of each policy: ``listed_by`` says whether each policy's list held
         the item the diner took. A list the model did not rank yet (untrained) is skipped."""
-        if all(policy in listed_by for policy in POLICIES):
-            self.hits.append((bool(listed_by["model"]), bool(listed_by["fallback"])))
+        if not all(policy in listed_by for policy in POLICIES):
+            return
+        self.hits.append((bool(listed_by["model"]), bool(listed_by["fallback"])))
+        only_model = sum(model and not fallback for model, fallback in self.hits)
+        only_fallback = sum(fallback and not model for model, fallback in self.hits)
+        if self.serving:
+            self.serving = only_fallback - only_model <= 2 * math.sqrt(only_fallback + only_model)
+        else:
+            self.serving = len(self.hits) >= self.min_compared and only_model >= only_fallback
 
     def learn_one(self, features: Mapping[str, float], label: int | bool) -> None:
         """Learn from one shown item: ``label`` 1 if the diner acted on it, else 0."""
@@ -275,6 +285,7 @@ class Ranker:
             "model_hit_rate": sum(model for model, _ in self.hits) / max(1, len(self.hits)),
             "fallback_hit_rate": sum(fallback for _, fallback in self.hits) / max(1, len(self.hits)),
             "lists_compared": float(len(self.hits)),
+            "model_served": float(self.serves_model),
         }
 
     def dumps(self) -> bytes:

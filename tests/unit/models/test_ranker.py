@@ -88,6 +88,22 @@ def test_a_model_whose_lists_hold_fewer_items_taken_than_the_fallback_is_not_ser
     assert (metrics["model_hit_rate"], metrics["fallback_hit_rate"]) == (0.0, 1.0)
 
 
+def test_a_served_model_stays_until_the_fallback_is_clearly_better():
+    ranker = Ranker(min_examples=1, min_compared=10)
+    ranker.learn_one(candidates()[2][1], 1)
+    for _ in range(10):
+        ranker.compare({"model": True, "fallback": False})
+    assert ranker.serves_model
+    for _ in range(14):  # the fallback ahead 14 to 10: within twice the deviation (9.8)
+        ranker.compare({"model": False, "fallback": True})
+    assert ranker.serves_model
+    for _ in range(20):  # 34 to 10: 24 > 2 * sqrt(44)
+        ranker.compare({"model": False, "fallback": True})
+    assert not ranker.serves_model
+    ranker.compare({"model": True, "fallback": True})  # lists both got right decide nothing
+    assert not ranker.serves_model
+
+
 def test_the_comparison_follows_the_latest_lists():
     ranker = trained(model_lists=False)
     for _ in range(ranker.hits.maxlen):
