@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -45,6 +44,7 @@ from cartstream.models.ranker import Ranker  # noqa: E402
 from cartstream.operators.catalog import Catalog, ItemInfo  # noqa: E402
 from cartstream.operators.datasets import read_instacart  # noqa: E402
 from cartstream.operators.item_stats import ItemStatsState, updates_for  # noqa: E402
+from cartstream.operators.online_metrics import NDCG, HitRate  # noqa: E402
 from cartstream.operators.recommend import Event, Tables, recommend  # noqa: E402
 from cartstream.operators.stats_table import StatsTable  # noqa: E402
 from cartstream.operators.user_state import UserState  # noqa: E402
@@ -58,16 +58,14 @@ class Judge:
     """HR@10 and NDCG@10 of one system's lists over the judged adds."""
 
     def __init__(self) -> None:
-        self.hits, self.ndcg, self.judged = 0, 0.0, 0
+        self.hit_rate, self.ndcg = HitRate(K), NDCG(K)
 
     def update(self, listed: list[str], taken: str) -> None:
-        self.judged += 1
-        if taken in listed[:K]:
-            self.hits += 1
-            self.ndcg += 1 / math.log2(listed.index(taken) + 2)
+        self.hit_rate.update(listed, taken)
+        self.ndcg.update(listed, taken)
 
     def report(self) -> dict:
-        return {"hr@10": round(self.hits / max(1, self.judged), 4), "ndcg@10": round(self.ndcg / max(1, self.judged), 4)}
+        return {"hr@10": round(self.hit_rate.get(), 4), "ndcg@10": round(self.ndcg.get(), 4)}
 
 
 class ItemStatsTopology:
@@ -133,7 +131,7 @@ def replay(log, vectors: dict, settings: Settings, snapshot_every: int) -> dict:
         else:
             sessions[user] = []
     return {"systems": {name: judge.report() for name, judge in judges.items()},
-            "adds_judged": judges["cartstream"].judged, "modes": dict(modes), "trainer": trainer.metrics()}
+            "adds_judged": judges["cartstream"].hit_rate.n, "modes": dict(modes), "trainer": trainer.metrics()}
 
 
 def main() -> int:
