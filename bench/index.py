@@ -11,9 +11,9 @@ menu texts (seed 12), never indexed. The script prints the cosine of each query'
 50th exact neighbour, for the real 6,000 and for the derived set, as a sanity check.
 
 Every configuration runs the recommender's own path, `ModelIndexes`: records are buffered
-and flushed into the index every 500 (as the table reader does after each batch), and a
-search takes ``candidates`` neighbours from the HNSW graph and ranks them by exact float32
-cosine. It reports the build rate (wall and CPU), recall@50 of `search` against a
+and flushed into the index every 500 (as the table reader does after each batch; past
+``fit_after`` vectors the graph holds a projection of them, see `ModelStore`), and a search
+takes ``candidates`` neighbours from the HNSW graph and ranks them by exact float32 cosine. It reports the build rate (wall and CPU), recall@50 of `search` against a
 brute-force numpy top 50, and one-thread latency per query (wall and CPU: the machine is
 shared, and CPU time is what a query costs when it has a core to itself). It also times
 decoding `item-vectors` records (the other half of a rebuild from the topic) and a

@@ -1,7 +1,7 @@
 """Per-event cost of the recommender's step in process, without Kafka: `recommend` plus the
 per-user state round trip (`UserState.to_dict` -> orjson -> `from_dict`, as in Quix state).
 
-The tables are the ones bench/recommender.py publishes (10k items with random unit vectors,
+The tables are the ones bench/recommender.py publishes (10k items with embedding-like vectors,
 item-stats with trending and 3 neighbours per item), applied straight to `RecommenderTables`.
 The events are bench/recommender.py's too: 100k users, a random item each, every third a cart
 add. The loop runs twice over the same events from empty user states: once with an untrained
@@ -34,7 +34,7 @@ from cartstream.operators.user_state import UserState
 from cartstream.schemas import ItemVector
 from cartstream.topologies.global_tables import RecommenderTables
 from cartstream.topologies.settings import Settings
-from recommender import SEED, catalog, events
+from recommender import SEED, catalog, events, item_vectors
 
 RESULTS = Path(__file__).parent / "results" / "recommend_step.json"
 START_MS = 1_767_225_600_000  # a fixed clock, so that runs are comparable list for list
@@ -44,11 +44,10 @@ def tables_for(menu: list[dict]) -> RecommenderTables:
     """The tables a recommender holds once it has read the bench's table topics."""
     tables = RecommenderTables(Settings())
     rng = np.random.default_rng(SEED)
-    for m in menu:
+    for m, v in zip(menu, item_vectors(len(menu))):
         tables.apply_menu_item(m["item_id"], orjson.dumps(m))
-        v = rng.normal(size=384).astype(np.float32)
-        vector = ItemVector.from_array(v / np.linalg.norm(v), item_id=m["item_id"], restaurant_id=m["restaurant_id"],
-                                       model_id="bench-random", text_hash="-", available=m["available"],
+        vector = ItemVector.from_array(v, item_id=m["item_id"], restaurant_id=m["restaurant_id"],
+                                       model_id="bench", text_hash="-", available=m["available"],
                                        name=m["name"], category=m["category"], cuisine=m["cuisine"],
                                        price=m["price"], veg=m["veg"], event_time=m["event_time"])
         tables.apply_item_vector(m["item_id"], vector.to_json())

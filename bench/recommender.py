@@ -1,6 +1,6 @@
 """Recommender throughput and latency through the real broker, exactly-once on.
 
-A catalog of 10k items (random unit vectors on `item-vectors`, trending and neighbours on
+A catalog of 10k items (embedding-like vectors on `item-vectors`, trending and neighbours on
 `item-stats`) and 100k users. Two measurements against one `cartstream run recommender`
 child process:
 
@@ -42,6 +42,8 @@ import numpy as np
 import orjson
 from confluent_kafka import Consumer, Producer
 
+from index import derived_vectors, menu_embeddings
+
 from cartstream.schemas import ItemVector
 from cartstream.topologies.clients import consume_available
 from cartstream.topologies.settings import Settings
@@ -62,14 +64,20 @@ def catalog(items: int, per_restaurant: int = 20) -> list[dict]:
     } for n in range(items)]
 
 
+def item_vectors(items: int) -> np.ndarray:
+    """One unit vector per catalog item, embedding-like (bench/index.py's derived vectors, near
+    and between real menu-text embeddings), so the vector search works as on a real menu:
+    random vectors have no low-dimensional structure and no near neighbours."""
+    return derived_vectors(menu_embeddings(6000, seed=11), items, seed=SEED)
+
+
 def publish_tables(settings: Settings, menu: list[dict]) -> None:
     rng = np.random.default_rng(SEED)
     producer = Producer({"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 20})
-    for m in menu:
+    for m, v in zip(menu, item_vectors(len(menu))):
         producer.produce(settings.topic("menu-items"), key=m["item_id"], value=orjson.dumps(m))
-        v = rng.normal(size=384).astype(np.float32)
-        vector = ItemVector.from_array(v / np.linalg.norm(v), item_id=m["item_id"], restaurant_id=m["restaurant_id"],
-                                       model_id="bench-random", text_hash="-", available=m["available"],
+        vector = ItemVector.from_array(v, item_id=m["item_id"], restaurant_id=m["restaurant_id"],
+                                       model_id="bench", text_hash="-", available=m["available"],
                                        name=m["name"], category=m["category"], cuisine=m["cuisine"],
                                        price=m["price"], veg=m["veg"], event_time=m["event_time"])
         producer.produce(settings.topic("item-vectors"), key=m["item_id"], value=vector.to_json())

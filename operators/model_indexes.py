@@ -41,15 +41,18 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping
 
 import numpy as np
 
-from cartstream.models.vector_index import VectorIndex
+from cartstream.models.vector_index import VectorIndex, fit_projection
 from cartstream.operators.item_vectors import ItemVectors
 from cartstream.schemas import EmbeddingModel
 
 __all__ = ["ModelIndexes", "ModelStore"]
+
+log = logging.getLogger(__name__)
 
 Positions = Mapping[tuple[str, int], int]
 
@@ -61,14 +64,24 @@ class ModelStore:
     index: VectorIndex
     vectors: ItemVectors
     pending: dict[str, tuple[np.ndarray, str, bool]] = dataclasses.field(default_factory=dict)
+    projection_dims: int | None = None
+    fit_after: int = 2_000
 
     def flush(self) -> None:
-        """Apply the buffered upserts to the index in one call."""
+        """Apply the buffered upserts to the index in one call; once the store holds
+        ``fit_after`` vectors, rebuild the index over a projection to ``projection_dims``
+        fitted on the first ``fit_after`` of them (in arrival order, so a replay of the same
+        log fits the same projection)."""
         if self.pending:
             ids = list(self.pending)
             vectors, restaurants, available = zip(*self.pending.values())
             self.pending = {}
             self.index.upsert_many(ids, np.stack(vectors), list(restaurants), list(available))
+        if (self.projection_dims is not None and self.index.projection is None
+                and self.projection_dims < self.index.ndim and len(self.vectors) >= self.fit_after):
+            sample = self.vectors.unit_rows(np.arange(self.fit_after))
+            log.info("indexing %d vectors projected to %d dimensions", len(self.vectors), self.projection_dims)
+            self.index = self.index.projected(fit_projection(sample, self.projection_dims), self.vectors)
 
 
 class ModelIndexes:
@@ -80,13 +93,19 @@ class ModelIndexes:
         Full name of the `item-vectors` topic: the offsets of a switch refer to it.
     candidates
         Neighbours taken from the approximate index per search, then ranked exactly.
+    projection_dims, fit_after
+        Search a model's index in ``projection_dims`` dimensions once it holds ``fit_after``
+        vectors (see `ModelStore.flush`); None: always in all of them.
     index_config
         `VectorIndex` parameters of the indexes this creates (dtype, connectivity, ...).
     """
 
-    def __init__(self, topic: str, candidates: int = 100, **index_config) -> None:
+    def __init__(self, topic: str, candidates: int = 100, projection_dims: int | None = None,
+                 fit_after: int = 2_000, **index_config) -> None:
         self.topic = topic
         self.candidates = candidates
+        self.projection_dims = projection_dims
+        self.fit_after = fit_after
         self.index_config = index_config
         self.stores: dict[str, ModelStore] = {}
         self.active: str | None = None
@@ -109,7 +128,7 @@ class ModelIndexes:
         vector = np.asarray(vector, dtype=np.float32)
         store = self.stores.get(model_id)
         if store is None:
-            store = self.stores[model_id] = ModelStore(VectorIndex(ndim=len(vector), **self.index_config),
+            store = self.stores[model_id] = self.store(VectorIndex(ndim=len(vector), **self.index_config),
                                                        ItemVectors())
         if self.active is None and not self.controlled:
             self.active = model_id
@@ -122,6 +141,10 @@ class ModelIndexes:
             store.pending.pop(item_id, None)
             store.vectors.pop(item_id, None)
             store.index.delete(item_id)
+
+    def store(self, index: VectorIndex, vectors: ItemVectors) -> ModelStore:
+        """A model's store of ``index`` and ``vectors``, projecting as this was configured to."""
+        return ModelStore(index, vectors, projection_dims=self.projection_dims, fit_after=self.fit_after)
 
     def control(self, record: EmbeddingModel) -> None:
         """Apply an `embedding-models` record: the model to switch to once its offsets are read.

@@ -29,10 +29,13 @@ from .vector_snapshot import VectorSnapshot
 log = logging.getLogger(__name__)
 
 # An i8 HNSW graph finds the neighbourhood, the exact float32 cosines rank it (bench/index.py
-# on embedding-like data). 50 candidates: recall@50 0.80 at 100k items for 1.0 ms, where 200
-# reach 0.97 for 2.3 ms; the step ranks them with co-visitation and trending items anyway,
-# and the search was half its cost at 200 (bench/recommend_step.py: 0.95 vs 1.7 ms per event).
-SEARCH = {"candidates": 50, "dtype": "i8", "connectivity": 16, "expansion_add": 64, "expansion_search": 16}
+# on embedding-like data). Once a model has 2,000 vectors its graph holds them projected to
+# 64 dimensions (fitted on those first 2,000): at 10k items 100 candidates then reach recall@50
+# 0.97 for 0.6 ms where 50 in all 384 dimensions reached 0.90 for 0.8 ms, and at 1M 200
+# candidates 0.90 for 2.6 ms CPU where 384 dimensions took 4.0 ms for 0.87 (at 100k the two
+# are level). The step ranks them with co-visitation and trending items anyway.
+SEARCH = {"candidates": 100, "projection_dims": 64, "fit_after": 2_000, "dtype": "i8", "connectivity": 16,
+          "expansion_add": 64, "expansion_search": 16}
 
 
 class RecommenderTables(Tables):
@@ -42,7 +45,6 @@ class RecommenderTables(Tables):
         super().__init__(catalog=Catalog(),
                          stats=StatsTable(settings.window_ms, settings.trending_half_life_ms))
         self.embeddings = ModelIndexes(settings.topic("item-vectors"), **SEARCH)
-        self.index: VectorIndex | None = None  # the active embedding model's, as `vectors` is
         self.search = self._search
         self.snapshot = VectorSnapshot(settings.state_path("recommender-vectors"), settings.topic("item-vectors"))
         self.start_offsets: dict[tuple[str, int], int] = {}
@@ -102,13 +104,19 @@ class RecommenderTables(Tables):
         if self.snapshot.due(positions):
             self.snapshot.save(self.embeddings, positions)
 
+    @property
+    def index(self) -> VectorIndex | None:
+        """The active embedding model's index (a new one once it is projected, see `ModelStore`)."""
+        store = self.embeddings.stores.get(self.embeddings.active)
+        return None if store is None else store.index
+
     def _follow_active(self) -> None:
-        """Point `vectors` and `index` at the active embedding model's (they move at a switch)."""
+        """Point `vectors` at the active embedding model's (they move at a switch)."""
         store = self.embeddings.stores.get(self.embeddings.active)
         if store is not None:
-            self.vectors, self.index = store.vectors, store.index
-        elif self.index is not None:
-            self.vectors, self.index = ItemVectors(), None
+            self.vectors = store.vectors
+        elif self.vectors:
+            self.vectors = ItemVectors()
 
     def reader(self, settings: Settings, hold: bool = False, hold_max_s: float | None = None) -> TableReader:
         """A reader that fills these tables, resuming `item-vectors` after the snapshot;

@@ -23,7 +23,7 @@ import orjson
 from ..models.exceptions import SnapshotNotFound
 from ..models.vector_index import VectorIndex
 from ..operators.item_vectors import ItemVectors
-from ..operators.model_indexes import ModelIndexes, ModelStore
+from ..operators.model_indexes import ModelIndexes
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class VectorSnapshot:
                 return None
             if "expansion_search" in indexes.index_config:
                 index.expansion_search = indexes.index_config["expansion_search"]
-            stores[model_id] = ModelStore(index, ItemVectors(dict(zip(map(str, stored["ids"]), stored["matrix"]))))
+            stores[model_id] = indexes.store(index, ItemVectors(dict(zip(map(str, stored["ids"]), stored["matrix"]))))
         indexes.stores, indexes.active = stores, manifest["active"]
         positions = _decode(manifest["offsets"])
         self._saved_positions = positions

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cartstream.models.exceptions import DimensionMismatch, SnapshotNotFound
-from cartstream.models.vector_index import VectorIndex, item_key
+from cartstream.models.vector_index import VectorIndex, fit_projection, item_key
 
 DIM = 16
 
@@ -165,6 +165,58 @@ def test_a_short_approximate_answer_falls_back_to_exact_search(menu, monkeypatch
 
     monkeypatch.setattr(menu._index, "search", truncated)
     assert len(menu.search(unit(1), k=5)) == 5
+
+
+def low_rank(n: int, seed: int = 3) -> np.ndarray:
+    """Unit vectors of DIM dimensions that vary in only 4 of them (a rotated 4-d subspace)."""
+    rng = np.random.default_rng(seed)
+    basis = np.linalg.qr(rng.standard_normal((DIM, 4)))[0].T
+    vectors = (rng.standard_normal((n, 4)) @ basis).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_a_projection_keeps_the_directions_the_vectors_vary_in():
+    vectors = low_rank(200)
+    projection = fit_projection(vectors, 4)
+    assert projection.shape == (DIM, 4)
+    np.testing.assert_allclose(projection.T @ projection, np.eye(4), atol=1e-5)
+    # Nothing of the vectors is lost: projected inner products are the originals.
+    projected = vectors @ projection
+    np.testing.assert_allclose(projected @ projected.T, vectors @ vectors.T, atol=1e-4)
+    np.testing.assert_array_equal(fit_projection(vectors[::-1], 4), projection)  # order-free, signs fixed
+
+
+def test_a_projection_onto_more_dimensions_than_there_are_is_refused():
+    with pytest.raises(ValueError, match="cannot project"):
+        fit_projection(low_rank(10), DIM + 1)
+
+
+def test_a_projected_index_keeps_items_restaurants_and_availability(menu):
+    menu.upsert("r0-5", unit(5), restaurant_id="r0", available=False)
+    vectors = {f"r{r}-{i}": unit(100 * r + i) for r in range(2) for i in range(20)}
+    projected = menu.projected(fit_projection(np.stack(list(vectors.values())), 8), vectors)
+    assert projected.projection.shape == (DIM, 8) and len(projected) == len(menu)
+    assert "r0-5" in projected and not projected.is_available("r0-5")
+    assert projected.items_of("r1") == menu.items_of("r1")
+    assert "r0-5" not in ids(projected.search(unit(5), k=40))
+    assert ids(projected.search(unit(7), k=1)) == ["r0-7"]
+
+
+def test_a_projected_index_finds_neighbours_and_survives_a_snapshot(tmp_path):
+    vectors = low_rank(300)
+    index = VectorIndex(DIM, projection=fit_projection(vectors, 4))
+    index.upsert_many([f"i{n}" for n in range(300)], vectors, ["r1"] * 300, [True] * 300)
+    exact = np.argsort(-(vectors @ vectors[17]))[:10]
+    assert ids(index.search(vectors[17], k=10)) == [f"i{n}" for n in exact]
+    index.save(tmp_path / "snapshot", offsets={"item-vectors:0": 300})
+    restored, _ = VectorIndex.load(tmp_path / "snapshot")
+    np.testing.assert_array_equal(restored.projection, index.projection)
+    assert restored.search(vectors[17], k=10) == index.search(vectors[17], k=10)
+
+
+def test_a_projection_must_fit_the_vectors():
+    with pytest.raises(DimensionMismatch):
+        VectorIndex(DIM, projection=np.eye(DIM + 1, 4, dtype=np.float32))
 
 
 def test_onnxruntime_still_imports_after_the_vector_index():

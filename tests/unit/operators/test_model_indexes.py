@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cartstream.models.vector_index import fit_projection
 from cartstream.operators.model_indexes import ModelIndexes
 from cartstream.schemas import EmbeddingModel
 
@@ -91,3 +92,32 @@ def test_deletes_reach_every_model_and_buffered_upserts(indexes):
     indexes.delete("i2")
     assert "i9" not in indexes.stores["b"].vectors and "i2" not in indexes.stores["b"].vectors
     assert {i for i, _ in indexes.search(unit(9), k=20)} == {f"i{i}" for i in range(10)} - {"i2", "i9"}
+
+
+def test_an_index_is_projected_once_it_holds_enough_vectors_fitted_on_the_first_ones():
+    rng = np.random.default_rng(5)
+    indexes = ModelIndexes(TOPIC, projection_dims=4, fit_after=50)
+    vectors = rng.standard_normal((80, 8)).astype(np.float32)
+    for i, vector in enumerate(vectors[:49]):
+        indexes.upsert(f"i{i}", "a", vector, "r1", available=i != 3)
+    assert indexes.current.index.projection is None
+    for i, vector in enumerate(vectors[49:], start=49):
+        indexes.upsert(f"i{i}", "a", vector, "r1", available=True)
+    store = indexes.current
+    assert store.index.projection.shape == (8, 4) and len(store.index) == 80
+    assert not store.index.is_available("i3")
+    unit_rows = vectors[:50] / np.linalg.norm(vectors[:50], axis=1, keepdims=True)
+    np.testing.assert_allclose(store.index.projection, fit_projection(unit_rows, 4), atol=1e-6)
+    # Found in 4 dimensions, ranked by the exact cosines in 8.
+    found = indexes.search(vectors[60], k=5)
+    assert found[0] == ("i60", pytest.approx(1.0, abs=1e-5))
+    assert [s for _, s in found] == sorted((s for _, s in found), reverse=True)
+
+
+def test_an_index_short_of_fit_after_or_of_few_dimensions_is_not_projected():
+    small, narrow = ModelIndexes(TOPIC, projection_dims=4, fit_after=50), ModelIndexes(TOPIC, projection_dims=8,
+                                                                                     fit_after=5)
+    for i in range(20):
+        small.upsert(f"i{i}", "a", unit(i), "r1", available=True)
+        narrow.upsert(f"i{i}", "a", unit(i), "r1", available=True)
+    assert small.current.index.projection is None and narrow.current.index.projection is None

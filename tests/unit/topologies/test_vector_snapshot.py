@@ -35,6 +35,26 @@ def test_a_restored_snapshot_holds_every_model_its_offsets_and_the_active_one(tm
     assert restored.search(query, k=5) == indexes.search(query, k=5)
 
 
+def test_a_restored_model_keeps_its_projection_and_one_short_of_it_projects_later(tmp_path):
+    rng = np.random.default_rng(2)
+    indexes = ModelIndexes(TOPIC, projection_dims=4, fit_after=20)
+    for i in range(25):
+        indexes.upsert(f"i{i}", "a", rng.standard_normal(8), "r1", available=True)
+    for i in range(10):
+        indexes.upsert(f"i{i}", "b", rng.standard_normal(8), "r1", available=True)
+    VectorSnapshot(tmp_path / "vectors", TOPIC).save(indexes, {(TOPIC, 0): 35})
+    restored = ModelIndexes(TOPIC, projection_dims=4, fit_after=20)
+    VectorSnapshot(tmp_path / "vectors", TOPIC).load(restored)
+    np.testing.assert_array_equal(restored.stores["a"].index.projection, indexes.stores["a"].index.projection)
+    assert restored.stores["b"].index.projection is None
+    query = indexes.stores["a"].vectors["i7"]
+    assert restored.search(query, k=5) == indexes.search(query, k=5)
+    for i in range(10, 20):
+        restored.upsert(f"i{i}", "b", rng.standard_normal(8), "r1", available=True)
+    restored.stores["b"].flush()
+    assert restored.stores["b"].index.projection.shape == (8, 4)
+
+
 def test_a_later_save_replaces_the_earlier_one_and_leaves_no_folder_behind(tmp_path):
     indexes = filled()
     snapshot = VectorSnapshot(tmp_path / "vectors", TOPIC)
