@@ -21,8 +21,8 @@ Examples
 {'similarity': 0.6, 'covisitation': 0.0, 'popularity': 0.693, 'category_affinity': 0.0,
  'cuisine_affinity': 1.0, 'veg_match': 0.0, 'price_fit': 0.333, 'hour_sin': 1.0,
  'hour_cos': 0.0, 'same_restaurant': 1.0, 'complement': 1.0}
->>> reason_for(lassi, features, state=state, catalog=catalog, vectors=vectors)
-'goes with your Butter Chicken'
+>>> reasons_for([(lassi, features)], state=state, catalog=catalog, vectors=vectors)
+['goes with your Butter Chicken']
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from cartstream.operators.catalog import Catalog
 from cartstream.operators.item_vectors import ItemVectors
 from cartstream.operators.user_state import UserState
 
-__all__ = ["FEATURE_NAMES", "feature_matrix", "features_for", "reason_for"]
+__all__ = ["FEATURE_NAMES", "feature_matrix", "features_for", "reasons_for"]
 
 FEATURE_NAMES = (
     "similarity",
@@ -126,23 +126,26 @@ def feature_matrix(
     return matrix
 
 
-def reason_for(
-    candidate: Candidate,
-    features: Mapping[str, float],
+def reasons_for(
+    listed: Sequence[tuple[Candidate, Mapping[str, float]]],
     *,
     state: UserState,
     catalog: Catalog,
     vectors: Mapping[str, np.ndarray] | None = None,
-) -> str:
-    """A short reason a diner can read, from the strongest evidence for the candidate."""
+) -> list[str]:
+    """A short reason a diner can read for each listed (candidate, features), from the
+    strongest evidence for it."""
+    similar_to = _closest_recent([c.item_id for c, _ in listed], state, vectors or {})
+    return [_reason(c, f, similar_to.get(c.item_id), catalog) for c, f in listed]
+
+
+def _reason(candidate: Candidate, features: Mapping[str, float], similar_to: str | None, catalog: Catalog) -> str:
     if candidate.complement_of is not None and (anchor := catalog.get(candidate.complement_of)):
         return f"goes with your {anchor.name}"
     if candidate.covisited_with is not None and (anchor := catalog.get(candidate.covisited_with)):
         return f"often added with {anchor.name}"
-    if features["similarity"] >= SIMILAR_ENOUGH and vectors:
-        closest = _closest_recent(candidate.item_id, state, vectors)
-        if closest is not None and (anchor := catalog.get(closest)):
-            return f"similar to {anchor.name}"
+    if features["similarity"] >= SIMILAR_ENOUGH and similar_to is not None and (anchor := catalog.get(similar_to)):
+        return f"similar to {anchor.name}"
     if CandidateSource.TRENDING in candidate.sources or features["popularity"] > 0:
         return "popular right now"
     if features["same_restaurant"]:
@@ -150,17 +153,26 @@ def reason_for(
     return "picked for you"
 
 
-def _closest_recent(item_id: str, state: UserState, vectors: Mapping[str, np.ndarray]) -> str | None:
-    """The recent item (not the candidate itself) most like the candidate; ties by recency."""
-    target = vectors.get(item_id)
-    best, best_score = None, SIMILAR_ENOUGH
-    for recent_id in state.recent_ids():  # most recent first, so it wins ties
-        if recent_id == item_id:
-            continue
-        score = _cosine(target, vectors.get(recent_id))
-        if score > best_score or (best is None and score == best_score):
-            best, best_score = recent_id, score
-    return best
+def _closest_recent(item_ids: Sequence[str], state: UserState, vectors: Mapping[str, np.ndarray]) -> dict[str, str]:
+    """Each item's most similar recent item (not itself), at a cosine of at least
+    SIMILAR_ENOUGH; ties go to the most recent. One product for the whole list."""
+    recent = state.recent_ids()  # most recent first, so argmax gives ties to it
+    if not item_ids or not recent or not vectors:
+        return {}
+    vectors = ItemVectors.of(vectors)
+    item_rows, recent_rows = vectors.rows_of(item_ids), vectors.rows_of(recent)
+    known_items, known_recent = item_rows >= 0, recent_rows >= 0
+    scores = np.full((len(item_ids), len(recent)), -np.inf, dtype=np.float32)
+    if known_items.any() and known_recent.any():
+        scores[np.ix_(known_items, known_recent)] = (vectors.unit_rows(item_rows[known_items])
+                                                     @ vectors.unit_rows(recent_rows[known_recent]).T)
+    position = {item_id: i for i, item_id in enumerate(item_ids)}
+    for j, recent_id in enumerate(recent):
+        if recent_id in position:
+            scores[position[recent_id], j] = -np.inf
+    best = scores.argmax(axis=1)
+    return {item_id: recent[j] for item_id, j, score in zip(item_ids, best.tolist(), scores[np.arange(len(best)), best].tolist())
+            if score >= SIMILAR_ENOUGH}
 
 
 def _closeness(prices: np.ndarray, band: float) -> np.ndarray:

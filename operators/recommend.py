@@ -40,7 +40,7 @@ import numpy as np
 from cartstream.models.ranker import Ranker
 from cartstream.operators.candidates import candidate_of, candidates_for
 from cartstream.operators.catalog import Catalog, ItemInfo
-from cartstream.operators.features import FEATURE_NAMES, feature_matrix, reason_for
+from cartstream.operators.features import FEATURE_NAMES, feature_matrix, reasons_for
 from cartstream.operators.item_vectors import ItemVectors
 from cartstream.operators.labelling import example, examples_from
 from cartstream.operators.stats_table import StatsTable
@@ -208,6 +208,7 @@ def recommend(state: UserState, event: Event, tables: Tables, ranker: Ranker, k:
     # Dicts only for the shown rows: they are what the next action labels.
     listed = [(candidates[row], dict(zip(FEATURE_NAMES, values))) for row, values in zip(rows, features[rows].tolist())]
     state.show([(c.item_id, f) for c, f in listed], event.event_id, t, ranking.listed)
+    reasons = reasons_for(listed, state=state, catalog=tables.catalog, vectors=tables.vectors)
     outcome.recommendation = {
         "recommendation_id": recommendation_id(event.user_id, event.event_id),
         "user_id": event.user_id,
@@ -219,9 +220,9 @@ def recommend(state: UserState, event: Event, tables: Tables, ranker: Ranker, k:
                 "item_id": c.item_id,
                 "restaurant_id": c.item.restaurant_id,
                 "score": round(score, 6),
-                "reason": reason_for(c, f, state=state, catalog=tables.catalog, vectors=tables.vectors),
+                "reason": reason,
             }
-            for (c, f), (_, score) in zip(listed, ranked)
+            for (c, _), (_, score), reason in zip(listed, ranked, reasons)
         ],
         "model_name": model_name,
         "model_version": model_version if mode == "model" else 0,

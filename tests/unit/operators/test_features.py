@@ -6,7 +6,7 @@ import pytest
 from cartstream.models.trending import Trending
 from cartstream.operators.candidates import Candidate
 from cartstream.operators.catalog import Catalog, ItemInfo
-from cartstream.operators.features import FEATURE_NAMES, features_for, reason_for
+from cartstream.operators.features import FEATURE_NAMES, features_for, reasons_for
 from cartstream.operators.user_state import UserState
 
 HOUR = 3_600_000
@@ -81,7 +81,8 @@ def test_popularity_is_the_log_of_the_trending_score():
 
 def reason(candidate, state, trending=None):
     [row] = features_for([candidate], state, event_time=0, vectors=VECTORS, trending=trending)
-    return reason_for(candidate, row, state=state, catalog=catalog(), vectors=VECTORS)
+    [text] = reasons_for([(candidate, row)], state=state, catalog=catalog(), vectors=VECTORS)
+    return text
 
 
 def test_reasons_name_the_strongest_evidence():
@@ -95,3 +96,20 @@ def test_reasons_name_the_strongest_evidence():
     assert reason(Candidate(PIZZA, ("trending",)), browsing, trending) == "popular right now"
     assert reason(Candidate(LASSI, ("ann",)), browsing) == "more from this restaurant"
     assert reason(Candidate(PIZZA, ("ann",)), UserState()) == "picked for you"
+
+
+def test_a_list_names_for_each_item_the_recent_item_most_like_it_never_itself():
+    twin = ItemInfo("twin", "r1", "Chicken Makhani", "main", "indian", 12.0, False)
+    vectors = {**VECTORS, "twin": np.array([1.0, 0.0, 0.0])}
+    cat = catalog()
+    cat.upsert(twin)
+    state = UserState()
+    for t, item in enumerate([PIZZA, CURRY, twin, PANEER]):  # paneer the latest, curry and twin alike
+        state.on_click(item, t * 1000)
+    listed = [Candidate(PANEER, ("ann",)), Candidate(CURRY, ("ann",)), Candidate(LASSI, ("ann",))]
+    rows = features_for(listed, state, event_time=4000, vectors=vectors)
+    reasons = reasons_for(list(zip(listed, rows)), state=state, catalog=cat, vectors=vectors)
+    # Paneer: curry and twin are equally like it, twin was clicked later. Curry: its twin, not
+    # itself. Lassi is like nothing recent.
+    assert reasons[:2] == ["similar to Chicken Makhani", "similar to Chicken Makhani"]
+    assert not reasons[2].startswith("similar")

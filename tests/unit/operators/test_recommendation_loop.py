@@ -14,7 +14,7 @@ from cartstream.models.ranker import Ranker
 from cartstream.models.trending import Trending
 from cartstream.operators.candidates import candidates_for
 from cartstream.operators.catalog import CATEGORIES, Catalog
-from cartstream.operators.features import FEATURE_NAMES, features_for, reason_for
+from cartstream.operators.features import FEATURE_NAMES, features_for, reasons_for
 from cartstream.operators.labelling import examples_from
 from cartstream.operators.online_metrics import NDCG, HitRate
 from cartstream.operators.user_state import UserState
@@ -114,8 +114,7 @@ def run(world: World, *, warm_up: int, round_trip: bool = False) -> dict:
         state.show([(i, by_id[i][1]) for i, _ in ranked], event["event_id"], t, ranking.listed)
         baseline_lists[user_id] = [i for i, _ in sorted(
             ((c.item_id, f["popularity"]) for c, f in zip(candidates, features)), key=lambda s: (-s[1], s[0]))][:10]
-        reasons = [reason_for(by_id[i][0], by_id[i][1], state=state, catalog=catalog, vectors=vectors)
-                   for i, _ in ranked]
+        reasons = reasons_for([by_id[i] for i, _ in ranked], state=state, catalog=catalog, vectors=vectors)
         published.append((event["event_id"], ranked, mode, reasons))
         modes.append(mode)
         states[user_id] = state
