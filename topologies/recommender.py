@@ -128,7 +128,7 @@ class RecommenderStep:
 
 def build(settings: Settings, gate: EmitGate = LIVE) -> Application:
     """The recommender Application, with its global tables loaded and its metrics served."""
-    app = make_application(settings, NAME)
+    app = make_application(settings, NAME, consumer_poll_timeout=settings.recommender_poll_timeout)
     tables = RecommenderTables(settings)
     # Live, a table record waits at most TABLE_HOLD_S for an event of its time; a replay
     # holds it until then, so it sees what the log says the live run saw.

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
         default=0.02, gt=0, le=5,
         description="seconds a Quix consumer waits for input; a merged input's event can wait this long for its sibling",
     )
+    recommender_poll_timeout: float = Field(
+        default=0.005, gt=0, le=5,
+        description="consumer_poll_timeout of the recommender, whose wait is every list's latency (~0.1 core idle)",
+    )
     dedupe_window_ms: int = Field(
         default=24 * 3600 * 1000, gt=0, description="event-time window in which a repeated event_id is dropped"
     )
