@@ -137,7 +137,7 @@ def build(settings: Settings, gate: EmitGate = LIVE) -> Application:
         raise CartstreamError(f"global tables not loaded within {settings.tables_timeout_s:.0f}s")
     metrics = Metrics(NAME)
     mirror = RedisMirror(settings.redis_url, prefix=settings.topic_prefix, ttl_s=settings.redis_ttl_s,
-                         on_failure=metrics.redis_errors.inc).start_catching_up()
+                         on_failure=metrics.redis_errors.inc, linger_s=settings.redis_linger_s).start_catching_up()
     if settings.metrics_port is not None:
         HealthServer(metrics, settings.metrics_port, ready=lambda: reader.caught_up.is_set() and reader.error is None).start()
         ConsumerLag(metrics, settings.bootstrap_servers, settings.consumer_group(NAME),

@@ -1,7 +1,10 @@
 """The serving copy in Redis: the latest list per user, written without ever blocking the stream.
 
 Lists are handed to a writer thread (`start_catching_up`), which writes whatever is
-waiting in pipelined batches, so the stream never waits for a Redis round trip. A
+waiting in pipelined batches, so the stream never waits for a Redis round trip; with a
+``linger_s`` it waits that long after a list first, so that a busy stream's next lists
+share the pipeline (the recommender's writer took 16% as much CPU as the stream thread
+with none, 8% with 10 ms: bench/recommender.py, sustained). A
 circuit breaker guards Redis: after a failure, writes are skipped (and counted) for a
 cool-down, with the latest list per user kept aside. Once Redis answers again, the lists
 kept aside are written by the writer, which retries every cool-down even when no events
@@ -29,7 +32,7 @@ class RedisMirror:
 
     def __init__(self, url: str, prefix: str = "", ttl_s: int = 24 * 3600, timeout_s: float = 0.05,
                  cooldown_s: float = 2.0, max_pending: int = 100_000, clock=time.monotonic,
-                 on_failure: Callable[[], None] | None = None):
+                 on_failure: Callable[[], None] | None = None, linger_s: float = 0.0):
         self.client = redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
         self.prefix = prefix
         self.ttl_s = ttl_s
@@ -43,6 +46,7 @@ class RedisMirror:
         self.skipped = 0
         self.dropped = 0
         self.on_failure = on_failure
+        self.linger_s = linger_s
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._writer: threading.Thread | None = None
@@ -84,7 +88,11 @@ class RedisMirror:
         kept aside every cool-down, events or not."""
         def loop() -> None:
             while True:
-                self._wake.wait(self.cooldown_s)
+                if self._wake.wait(self.cooldown_s) and self.linger_s > 0:
+                    # Like a producer's linger: the lists published meanwhile share one
+                    # pipeline, so a busy stream pays Redis's per-call cost (which holds
+                    # the GIL the stream needs) once per few lists, not once per list.
+                    time.sleep(self.linger_s)
                 self._wake.clear()
                 while not self.catch_up() and not self.is_open:
                     pass  # more than one batch waits: keep writing while Redis answers

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     )
     metrics_port: int | None = Field(default=None, ge=0, le=65535, description="HTTP port of /metrics and /health")
     redis_ttl_s: int = Field(default=24 * 3600, ge=1, description="lifetime of a list in Redis")
+    redis_linger_s: float = Field(
+        default=0.01, ge=0, le=1,
+        description="the Redis writer waits this long after a list so that the next few share its pipeline",
+    )
     tables_timeout_s: float = Field(default=120.0, gt=0, description="wait for global tables at start")
     session_gap_ms: int = Field(
         default=30 * 60_000, ge=1_000, le=24 * 3600 * 1000,
