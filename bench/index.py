@@ -11,10 +11,11 @@ menu texts (seed 12), never indexed. The script prints the cosine of each query'
 50th exact neighbour, for the real 6,000 and for the derived set, as a sanity check.
 
 Every configuration runs the recommender's own path, `ModelIndexes`: records are buffered
-and flushed into the index every 500 (as the table reader does after each batch; past
-``fit_after`` vectors the graph holds a projection of them, see `ModelStore`), and a search
-takes ``candidates`` neighbours from the HNSW graph and ranks them by exact float32 cosine. It reports the build rate (wall and CPU), recall@50 of `search` against a
-brute-force numpy top 50, and one-thread latency per query (wall and CPU: the machine is
+and flushed into the index every 500 (as the table reader does after each batch; from
+``fit_after`` vectors on the graph holds a projection of them, see `ModelStore`), and a
+search takes ``candidates`` (``projected_candidates`` in a projected graph) neighbours from
+the HNSW graph and ranks them by exact float32 cosine. It reports the build rate (wall and
+CPU), recall@50 of `search` against a brute-force numpy top 50, and one-thread latency per query (wall and CPU: the machine is
 shared, and CPU time is what a query costs when it has a core to itself). It also times
 decoding `item-vectors` records (the other half of a rebuild from the topic) and a
 snapshot restore. Prints a summary and writes ``bench/results/index.json``.
@@ -191,7 +192,7 @@ def measure(n: int, runs: list[tuple[dict, list[int], list[int]]], base: np.ndar
         row["search"] = []
         for candidates in candidate_counts:
             for expansion in expansions:
-                indexes.candidates = candidates
+                indexes.candidates = indexes.projected_candidates = candidates
                 indexes.current.index.expansion_search = expansion
                 r = {"candidates": candidates, "expansion_search": expansion,
                      **recall_and_latency(indexes, queries, truth)}
@@ -215,7 +216,8 @@ def main() -> None:
     started = time.perf_counter()
     base, held_out = menu_embeddings(6000, seed=11), menu_embeddings(1000, seed=12)
     _, edges = exact_top_k(base, taste_queries(held_out, QUERIES, seed=1), K)
-    defaults = {k: v for k, v in SEARCH.items() if k != "candidates"}
+    defaults = {k: v for k, v in SEARCH.items() if k not in ("candidates", "projected_candidates")}
+    defaults["fit_after"] = Settings().vector_projection_after
     results = {"machine": {"cores": os.cpu_count(), "load_at_start": load(), "dot_ns": round(dot_ns(), 1)}, "k": K, "queries": QUERIES,
                "defaults": SEARCH, "real_embeddings_profile": {"n": len(base), "cos_1st": round(float(edges[:, 0].mean()), 3),
                                                                "cos_50th": round(float(edges[:, 1].mean()), 3)},
@@ -233,7 +235,7 @@ def main() -> None:
         if args.quick:
             runs = [(defaults, [SEARCH["candidates"]], [16, 64])]
         elif n >= 1_000_000:
-            runs = [(defaults, [SEARCH["candidates"], 2 * SEARCH["candidates"]], [16, 64])]
+            runs = [(defaults, [SEARCH["projected_candidates"], 2 * SEARCH["projected_candidates"]], [16, 64])]
         else:
             runs = [(defaults, [50, 100, 200, 400], [16, 64]), ({**defaults, "dtype": "f16"}, [100, 200], [16])]
         results["runs"] += measure(n, runs, base, held_out)

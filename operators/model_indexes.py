@@ -96,14 +96,18 @@ class ModelIndexes:
     projection_dims, fit_after
         Search a model's index in ``projection_dims`` dimensions once it holds ``fit_after``
         vectors (see `ModelStore.flush`); None: always in all of them.
+    projected_candidates
+        ``candidates`` of a projected index (its order is rougher, so it takes more); None:
+        the same.
     index_config
         `VectorIndex` parameters of the indexes this creates (dtype, connectivity, ...).
     """
 
     def __init__(self, topic: str, candidates: int = 100, projection_dims: int | None = None,
-                 fit_after: int = 2_000, **index_config) -> None:
+                 fit_after: int = 2_000, projected_candidates: int | None = None, **index_config) -> None:
         self.topic = topic
         self.candidates = candidates
+        self.projected_candidates = projected_candidates or candidates
         self.projection_dims = projection_dims
         self.fit_after = fit_after
         self.index_config = index_config
@@ -182,7 +186,8 @@ class ModelIndexes:
         store = self.current
         if store is None:
             return []
-        ids = [item_id for item_id, _ in store.index.search(vector, max(k, self.candidates))]
+        wanted = self.candidates if store.index.projection is None else self.projected_candidates
+        ids = [item_id for item_id, _ in store.index.search(vector, max(k, wanted))]
         scores = store.vectors.cosines(vector, ids)
         return [(ids[i], float(scores[i])) for i in np.argsort(-scores, kind="stable")[:k]]
 

@@ -29,13 +29,15 @@ from .vector_snapshot import VectorSnapshot
 log = logging.getLogger(__name__)
 
 # An i8 HNSW graph finds the neighbourhood, the exact float32 cosines rank it (bench/index.py
-# on embedding-like data). Once a model has 2,000 vectors its graph holds them projected to
-# 64 dimensions (fitted on those first 2,000): at 10k items 100 candidates then reach recall@50
-# 0.97 for 0.6 ms where 50 in all 384 dimensions reached 0.90 for 0.8 ms, and at 1M 200
-# candidates 0.90 for 2.6 ms CPU where 384 dimensions took 4.0 ms for 0.87 (at 100k the two
-# are level). The step ranks them with co-visitation and trending items anyway.
-SEARCH = {"candidates": 100, "projection_dims": 64, "fit_after": 2_000, "dtype": "i8", "connectivity": 16,
-          "expansion_add": 64, "expansion_search": 16}
+# on embedding-like data, CPU per query on one thread). Up to 100k vectors the graph is in all
+# 384 dimensions and 50 candidates are ranked: recall@50 0.90 for 0.4-0.5 ms at 10k (a 64-d
+# graph needed 100 candidates and 0.7-0.8 ms for 0.97), 0.80 for 1.0 ms at 100k, where the
+# two are level. From 100k vectors on (`Settings.vector_projection_after`) it holds them
+# projected to 64 dimensions and ranks 100 candidates: at 1M 0.79 for 1.3 ms, where 384
+# dimensions took 4.0 ms for 0.87 from 200. The step ranks them with co-visitation and
+# trending items anyway.
+SEARCH = {"candidates": 50, "projection_dims": 64, "projected_candidates": 100,
+          "dtype": "i8", "connectivity": 16, "expansion_add": 64, "expansion_search": 16}
 
 
 class RecommenderTables(Tables):
@@ -44,7 +46,8 @@ class RecommenderTables(Tables):
     def __init__(self, settings: Settings):
         super().__init__(catalog=Catalog(),
                          stats=StatsTable(settings.window_ms, settings.trending_half_life_ms))
-        self.embeddings = ModelIndexes(settings.topic("item-vectors"), **SEARCH)
+        self.embeddings = ModelIndexes(settings.topic("item-vectors"), fit_after=settings.vector_projection_after,
+                                       **SEARCH)
         self.search = self._search
         self.snapshot = VectorSnapshot(settings.state_path("recommender-vectors"), settings.topic("item-vectors"))
         self.start_offsets: dict[tuple[str, int], int] = {}

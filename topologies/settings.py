@@ -80,6 +80,10 @@ class Settings(BaseSettings):
         description="the Redis writer waits this long after a list so that the next few share its pipeline",
     )
     tables_timeout_s: float = Field(default=120.0, gt=0, description="wait for global tables at start")
+    vector_projection_after: int = Field(
+        default=100_000, ge=100,
+        description="an embedding model's vector index is searched in 64 dimensions from this many vectors on",
+    )
     session_gap_ms: int = Field(
         default=30 * 60_000, ge=1_000, le=24 * 3600 * 1000,
         description="event time without a diner's event that ends their session (co-visitation)",

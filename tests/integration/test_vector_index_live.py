@@ -52,6 +52,7 @@ def assert_index_is_the_live_catalog(tables, live: dict[str, bool]) -> None:
 
 @pytest.mark.timeout(900)
 def test_index_converges_to_the_live_catalog_and_restarts_from_snapshot_plus_tail(settings):
+    settings = settings.model_copy(update={"vector_projection_after": 2000})  # the big-catalog path too
     produce(settings, "menu-items", [(f"i{n}", menu(n)) for n in range(5000)])
     live = {f"i{n}": True for n in range(5000)}
     changes = []
@@ -68,7 +69,7 @@ def test_index_converges_to_the_live_catalog_and_restarts_from_snapshot_plus_tai
 
     tables, first_read = load_tables(settings)
     assert first_read >= 5000 + len(changes)
-    assert tables.index.projection is not None  # past SEARCH's fit_after: searched in fewer dimensions
+    assert tables.index.projection is not None  # past vector_projection_after: searched in 64 dimensions
     assert_index_is_the_live_catalog(tables, live)
     assert (settings.state_path("recommender-vectors") / "snapshot.json").exists()
 
