@@ -178,10 +178,3 @@ def _closest_recent(item_ids: Sequence[str], state: UserState, vectors: Mapping[
 def _closeness(prices: np.ndarray, band: float) -> np.ndarray:
     # A ratio, not a difference: 2 vs 4 is as far apart as 10 vs 20.
     return np.minimum(prices, band) / np.maximum(prices, band)
-
-
-def _cosine(a: np.ndarray | None, b: np.ndarray | None) -> float:
-    if a is None or b is None:
-        return 0.0
-    norms = math.sqrt(float(np.dot(a, a)) * float(np.dot(b, b)))
-    return float(np.dot(a, b)) / norms if norms > 0 else 0.0

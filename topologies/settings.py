@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     )
     consumer_poll_timeout: float = Field(
         default=0.02, gt=0, le=5,
-        description="seconds a Quix consumer waits for input; a merged input's event can wait this long for its sibling",
+        description="seconds a Quix consumer waits for input (not the recommender's: recommender_poll_timeout); "
+                    "a merged input's event can wait this long for its sibling",
     )
     recommender_poll_timeout: float = Field(
         default=0.005, gt=0, le=5,

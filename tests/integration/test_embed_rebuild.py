@@ -76,7 +76,7 @@ class Observer:
             active = self.tables.embeddings.active
             store = self.tables.embeddings.current
             size = 0 if store is None else len(store.index)
-            if store is None or store.index is not self.tables.index or store.vectors is not self.tables.vectors:
+            if store is None or store.vectors is not self.tables.vectors:
                 self.violations.append(f"tables do not search the active model {active}'s index")
             elif size != self.live:
                 self.violations.append(f"model {active} searched with {size} of {self.live} items")

@@ -10,7 +10,7 @@ from cartstream.topologies.redis_mirror import RedisMirror
 
 
 def test_lists_published_within_the_linger_reach_redis_in_one_pipeline(settings):
-    mirror = RedisMirror(settings.redis_url, prefix=settings.topic_prefix, ttl_s=60, linger_s=0.5)
+    mirror = RedisMirror(settings.redis_url, prefix=settings.topic_prefix, ttl_s=60, linger_s=2.0)
     pipelines = []
     opened = mirror.client.pipeline
 
@@ -20,7 +20,7 @@ def test_lists_published_within_the_linger_reach_redis_in_one_pipeline(settings)
 
     mirror.client.pipeline = counted
     mirror.start_catching_up()
-    for n in range(5):  # microseconds apart: all within the writer's half-second linger
+    for n in range(5):  # microseconds apart: all within the writer's two-second linger
         assert mirror.publish(f"u{n}", f"list {n}".encode())
 
     deadline = time.monotonic() + 10
