@@ -34,7 +34,7 @@ from typing import Protocol
 import numpy as np
 
 from cartstream.operators.candidates import Candidate, CandidateSource
-from cartstream.operators.catalog import Catalog
+from cartstream.operators.catalog import Catalog, ItemInfo
 from cartstream.operators.item_vectors import ItemVectors
 from cartstream.operators.user_state import UserState
 
@@ -135,7 +135,7 @@ def reasons_for(
 ) -> list[str]:
     """A short reason a diner can read for each listed (candidate, features), from the
     strongest evidence for it."""
-    similar_to = _closest_recent([c.item_id for c, _ in listed], state, vectors or {})
+    similar_to = _closest_recent([c.item for c, _ in listed], state, catalog, vectors or {})
     return [_reason(c, f, similar_to.get(c.item_id), catalog) for c, f in listed]
 
 
@@ -153,25 +153,31 @@ def _reason(candidate: Candidate, features: Mapping[str, float], similar_to: str
     return "picked for you"
 
 
-def _closest_recent(item_ids: Sequence[str], state: UserState, vectors: Mapping[str, np.ndarray]) -> dict[str, str]:
-    """Each item's most similar recent item (not itself), at a cosine of at least
-    SIMILAR_ENOUGH; ties go to the most recent. One product for the whole list."""
+def _closest_recent(items: Sequence[ItemInfo], state: UserState, catalog: Catalog,
+                    vectors: Mapping[str, np.ndarray]) -> dict[str, str]:
+    """Each item's most similar recent item, at a cosine of at least SIMILAR_ENOUGH; ties go
+    to the most recent. Never the item itself, nor one of the same name (another
+    restaurant's Fish Tacos would make "Fish Tacos: similar to Fish Tacos"). One product
+    for the whole list."""
     recent = state.recent_ids()  # most recent first, so argmax gives ties to it
-    if not item_ids or not recent or not vectors:
+    if not items or not recent or not vectors:
         return {}
     vectors = ItemVectors.of(vectors)
-    item_rows, recent_rows = vectors.rows_of(item_ids), vectors.rows_of(recent)
+    item_rows = vectors.rows_of([item.item_id for item in items])
+    recent_rows = vectors.rows_of(recent)
     known_items, known_recent = item_rows >= 0, recent_rows >= 0
-    scores = np.full((len(item_ids), len(recent)), -np.inf, dtype=np.float32)
+    scores = np.full((len(items), len(recent)), -np.inf, dtype=np.float32)
     if known_items.any() and known_recent.any():
         scores[np.ix_(known_items, known_recent)] = (vectors.unit_rows(item_rows[known_items])
                                                      @ vectors.unit_rows(recent_rows[known_recent]).T)
-    position = {item_id: i for i, item_id in enumerate(item_ids)}
-    for j, recent_id in enumerate(recent):
-        if recent_id in position:
-            scores[position[recent_id], j] = -np.inf
+    recent_names = [info.name if (info := catalog.get(i)) is not None else None for i in recent]
+    for n, item in enumerate(items):
+        for j, (recent_id, name) in enumerate(zip(recent, recent_names)):
+            if recent_id == item.item_id or name == item.name:
+                scores[n, j] = -np.inf
     best = scores.argmax(axis=1)
-    return {item_id: recent[j] for item_id, j, score in zip(item_ids, best.tolist(), scores[np.arange(len(best)), best].tolist())
+    return {item.item_id: recent[j]
+            for item, j, score in zip(items, best.tolist(), scores[np.arange(len(best)), best].tolist())
             if score >= SIMILAR_ENOUGH}
 
 

@@ -113,3 +113,18 @@ def test_a_list_names_for_each_item_the_recent_item_most_like_it_never_itself():
     # itself. Lassi is like nothing recent.
     assert reasons[:2] == ["similar to Chicken Makhani", "similar to Chicken Makhani"]
     assert not reasons[2].startswith("similar")
+
+
+def test_an_item_is_never_similar_to_another_restaurants_dish_of_the_same_name():
+    elsewhere = ItemInfo("curry-r2", "r2", "Butter Chicken", "main", "indian", 11.0, False)
+    vectors = {**VECTORS, "curry-r2": np.array([1.0, 0.0, 0.0])}
+    cat = catalog()
+    cat.upsert(elsewhere)
+    state = UserState()
+    state.on_click(PANEER, 0)
+    state.on_click(elsewhere, 1000)
+    listed = [Candidate(CURRY, ("ann",))]
+    rows = features_for(listed, state, event_time=2000, vectors=vectors)
+    # Not "similar to Butter Chicken" (r2's), though it is the nearer: the paneer it is like.
+    assert reasons_for(list(zip(listed, rows)), state=state, catalog=cat, vectors=vectors) == [
+        "similar to Paneer Tikka"]
