@@ -127,9 +127,15 @@ class ModelIndexes:
         self.controlled = False
 
     @property
+    def active_store(self) -> ModelStore | None:
+        """The active model's store as it is (upserts may wait in it); None while no model
+        is active or it has no vector."""
+        return self.stores.get(self.active) if self.active is not None else None
+
+    @property
     def current(self) -> ModelStore | None:
         """The active model's store, flushed; None while no model is active or it has no vector."""
-        store = self.stores.get(self.active) if self.active is not None else None
+        store = self.active_store
         if store is not None:
             store.flush()
         return store

@@ -110,12 +110,12 @@ class RecommenderTables(Tables):
     @property
     def index(self) -> VectorIndex | None:
         """The active embedding model's index (a new one once it is projected, see `ModelStore`)."""
-        store = self.embeddings.stores.get(self.embeddings.active)
+        store = self.embeddings.active_store
         return None if store is None else store.index
 
     def _follow_active(self) -> None:
         """Point `vectors` at the active embedding model's (they move at a switch)."""
-        store = self.embeddings.stores.get(self.embeddings.active)
+        store = self.embeddings.active_store
         if store is not None:
             self.vectors = store.vectors
         elif self.vectors:
