@@ -98,17 +98,25 @@ def test_reasons_name_the_strongest_evidence():
     assert reason(Candidate(PIZZA, ("ann",)), UserState()) == "picked for you"
 
 
+def reasons_after(clicked, listed, extra):
+    """The reasons for ``listed`` shown to a diner who clicked ``clicked`` (a second apart,
+    in order), with ``extra`` (item, vector) pairs added to the catalog and VECTORS."""
+    vectors = {**VECTORS, **{item.item_id: vector for item, vector in extra}}
+    cat = catalog()
+    for item, _ in extra:
+        cat.upsert(item)
+    state = UserState()
+    for t, item in enumerate(clicked):
+        state.on_click(item, t * 1000)
+    rows = features_for(listed, state, event_time=len(clicked) * 1000, vectors=vectors)
+    return reasons_for(list(zip(listed, rows)), state=state, catalog=cat, vectors=vectors)
+
+
 def test_a_list_names_for_each_item_the_recent_item_most_like_it_never_itself():
     twin = ItemInfo("twin", "r1", "Chicken Makhani", "main", "indian", 12.0, False)
-    vectors = {**VECTORS, "twin": np.array([1.0, 0.0, 0.0])}
-    cat = catalog()
-    cat.upsert(twin)
-    state = UserState()
-    for t, item in enumerate([PIZZA, CURRY, twin, PANEER]):  # paneer the latest, curry and twin alike
-        state.on_click(item, t * 1000)
     listed = [Candidate(PANEER, ("ann",)), Candidate(CURRY, ("ann",)), Candidate(LASSI, ("ann",))]
-    rows = features_for(listed, state, event_time=4000, vectors=vectors)
-    reasons = reasons_for(list(zip(listed, rows)), state=state, catalog=cat, vectors=vectors)
+    # Paneer the latest click; curry and twin alike.
+    reasons = reasons_after([PIZZA, CURRY, twin, PANEER], listed, [(twin, np.array([1.0, 0.0, 0.0]))])
     # Paneer: curry and twin are equally like it, twin was clicked later. Curry: its twin, not
     # itself. Lassi is like nothing recent.
     assert reasons[:2] == ["similar to Chicken Makhani", "similar to Chicken Makhani"]
@@ -117,14 +125,7 @@ def test_a_list_names_for_each_item_the_recent_item_most_like_it_never_itself():
 
 def test_an_item_is_never_similar_to_another_restaurants_dish_of_the_same_name():
     elsewhere = ItemInfo("curry-r2", "r2", "Butter Chicken", "main", "indian", 11.0, False)
-    vectors = {**VECTORS, "curry-r2": np.array([1.0, 0.0, 0.0])}
-    cat = catalog()
-    cat.upsert(elsewhere)
-    state = UserState()
-    state.on_click(PANEER, 0)
-    state.on_click(elsewhere, 1000)
-    listed = [Candidate(CURRY, ("ann",))]
-    rows = features_for(listed, state, event_time=2000, vectors=vectors)
+    reasons = reasons_after([PANEER, elsewhere], [Candidate(CURRY, ("ann",))],
+                            [(elsewhere, np.array([1.0, 0.0, 0.0]))])
     # Not "similar to Butter Chicken" (r2's), though it is the nearer: the paneer it is like.
-    assert reasons_for(list(zip(listed, rows)), state=state, catalog=cat, vectors=vectors) == [
-        "similar to Paneer Tikka"]
+    assert reasons == ["similar to Paneer Tikka"]
