@@ -42,11 +42,11 @@ def models(infra_settings, settings, tmp_path):
     return {m: settings.model_copy(update={"cache_dir": tmp_path / "cache", "embed_model": m}) for m in (OLD, NEW)}
 
 
-def latest_vectors(settings, count: int) -> dict[str, ItemVector | None]:
-    out = {}
-    for m in consume_until(settings, "item-vectors", lambda ms: len(ms) >= count):
-        out[m.key().decode()] = None if m.value() is None else ItemVector.from_json(m.value())
-    return out
+def latest_vectors(settings, until) -> dict[str, ItemVector | None]:
+    """The topic's latest vector per item, read until `until(latest)` holds."""
+    def latest(messages) -> dict[str, ItemVector | None]:
+        return {m.key().decode(): None if m.value() is None else ItemVector.from_json(m.value()) for m in messages}
+    return latest(consume_until(settings, "item-vectors", lambda ms: until(latest(ms))))
 
 
 class Observer:
@@ -110,7 +110,7 @@ def test_rebuild_switches_readers_only_when_complete_and_the_embedder_follows(mo
     menu = catalog(restaurants=4, items=10, unavailable=())
     produce(old, "menu-items", [(m["item_id"], m) for m in menu])
     build(old).run(idle_timeout=2)   # the first embedder makes its model active
-    assert {v.model_id for v in latest_vectors(old, len(menu)).values()} == {OLD}
+    assert {v.model_id for v in latest_vectors(old, lambda v: len(v) == len(menu)).values()} == {OLD}
 
     observer = Observer(old, live=len(menu))
     assert observer.tables.embeddings.active == OLD
@@ -166,7 +166,7 @@ def test_rebuild_switches_readers_only_when_complete_and_the_embedder_follows(mo
     successor = build(new)
     successor.run(idle_timeout=2)
     assert successor.metrics.embedded._value.get() == 2, "only the renamed and the new item are embedded"
-    vectors = latest_vectors(new, len(menu) * 2)
+    vectors = latest_vectors(new, lambda v: "r9-1" in v and v["r1-2"].name == "Paneer Tikka Masala")
     assert vectors["r1-2"].model_id == NEW and vectors["r1-2"].name == "Paneer Tikka Masala"
     assert vectors["r9-1"].model_id == NEW
 
