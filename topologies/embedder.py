@@ -113,8 +113,9 @@ class Embedder:
                     if not self.pending:
                         self.batch_started = time.monotonic()
                     self.pending.append(msg)
-                if messages or self.inflight is not None:
-                    # A batch in flight is activity: while it runs the consumer may be paused.
+                if messages or self.inflight is not None or not self.consumer.assignment():
+                    # A batch in flight is activity (while it runs the consumer may be paused),
+                    # and so is joining the group: idle counts from the first assignment.
                     last_message = time.monotonic()
                 self._step()
                 self._refuse_if_retired()
@@ -148,6 +149,7 @@ class Embedder:
                              tp.topic, tp.partition, start)
                     tp.offset = start
         consumer.assign(partitions)
+        log.info("embedding %s partitions %s", self.source, sorted(tp.partition for tp in partitions))
 
     def _refuse_if_retired(self) -> None:
         """Stop, leaving the batch uncommitted, once a rebuild made another model active."""

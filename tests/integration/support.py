@@ -59,6 +59,26 @@ def consume_until(
     return messages
 
 
+def read_all(settings, names: list[str]) -> list:
+    """Every committed message of topics `names` (full names), from the start to their current end."""
+    consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": "test-read-all",
+                         "enable.auto.commit": False, "isolation.level": "read_committed",
+                         "enable.partition.eof": True})
+    partitions = [TopicPartition(n, p, 0) for n in names
+                  for p in consumer.list_topics(n, timeout=10).topics[n].partitions]
+    consumer.assign(partitions)
+    messages, pending = [], {(tp.topic, tp.partition) for tp in partitions}
+    while pending:
+        msg = consumer.poll(10)
+        assert msg is not None, f"reading stalled with {pending} left"
+        if msg.error():
+            pending.discard((msg.topic(), msg.partition()))
+        else:
+            messages.append(msg)
+    consumer.close()
+    return messages
+
+
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that gives a child process these settings."""
     return {**os.environ, **settings.to_env()}

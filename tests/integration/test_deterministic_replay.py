@@ -9,7 +9,7 @@ from cartstream.topologies.topics import create_topics
 
 from tests.integration.support import TopologyProcess, consume_until, produce
 from tests.integration.test_learning import produce_in_order, warm_up
-from tests.integration.test_replay import read_all
+from tests.integration.support import read_all
 
 
 def lists_of(settings, generation: int) -> list[bytes]:

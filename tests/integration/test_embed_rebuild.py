@@ -9,6 +9,7 @@ import time
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
+from cartstream.compose import process
 from cartstream.models.embedder import TextEmbedder
 from cartstream.models.manifest import MANIFEST_FILE
 from cartstream.schemas import EmbeddingModel, ItemVector
@@ -115,6 +116,9 @@ def test_rebuild_switches_readers_only_when_complete_and_the_embedder_follows(mo
     observer = Observer(old, live=len(menu))
     assert observer.tables.embeddings.active == OLD
     embedder = topology("embedder", old)
+    # Running, not refusing to start: the rebuild below must stop it mid-run.
+    assert process.wait_until(lambda: f"embedding {old.topic('menu-items')} partitions" in embedder.log() or not embedder.alive(), 120)
+    assert embedder.alive(), embedder.log()
     model = TextEmbedder(new.embed_model_dir())
 
     # A rebuild that crashes after its first batch: half the catalog has NEW vectors, nothing switched.

@@ -8,7 +8,7 @@ import orjson
 
 from cartstream.schemas.item_stats import ItemStats
 
-from tests.integration.support import consume_until, produce
+from tests.integration.support import consume_until, produce, read_all
 
 T = 1_767_225_600_000  # 2026-01-01 00:00 UTC: the start of a 15-minute window
 MINUTE = 60_000
@@ -69,7 +69,8 @@ def test_sessions_become_neighbours_window_counts_and_trending(settings, topolog
         latest = latest_by_item(messages)
         return len(messages) >= EXPECTED_OUTPUTS and "sushi" in latest and latest["curry"].adds == 3
 
-    out = consume_until(settings, "item-stats", settled, timeout=120)
+    consume_until(settings, "item-stats", settled, timeout=120)
+    out = read_all(settings, [settings.topic("item-stats")])
     assert len(out) == EXPECTED_OUTPUTS
     stats = latest_by_item(out)
 

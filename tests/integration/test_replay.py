@@ -12,28 +12,8 @@ from cartstream.topologies.generations import read_generation
 from cartstream.topologies.topics import admin_client
 
 from tests.integration.catalog import catalog
-from tests.integration.support import TopologyProcess, consume_until, produce
+from tests.integration.support import TopologyProcess, consume_until, produce, read_all
 from tests.integration.test_recommender_recovery import publish, stream
-
-
-def read_all(settings, names: list[str]) -> list:
-    """Every committed message of topics `names` (full names), from the start to their current end."""
-    consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": "test-read-all",
-                         "enable.auto.commit": False, "isolation.level": "read_committed",
-                         "enable.partition.eof": True})
-    partitions = [TopicPartition(n, p, 0) for n in names
-                  for p in consumer.list_topics(n, timeout=10).topics[n].partitions]
-    consumer.assign(partitions)
-    messages, pending = [], {(tp.topic, tp.partition) for tp in partitions}
-    while pending:
-        msg = consumer.poll(10)
-        assert msg is not None, f"reading stalled with {pending} left"
-        if msg.error():
-            pending.discard((msg.topic(), msg.partition()))
-        else:
-            messages.append(msg)
-    consumer.close()
-    return messages
 
 
 def changelogs(settings, group: str) -> dict[tuple[str, bytes], bytes]:
@@ -90,7 +70,7 @@ def test_replay_from_earliest_rebuilds_the_live_state_then_takes_over_without_ga
         total = first + publish(settings, stream(120, start=240))
         consume_until(settings, "recommendations", lambda ms: len(ms) >= total, timeout=120)
         assert process.wait_until(lambda: committed_to_end(settings, rebuilt.consumer_group("recommender")), 60)
-        recs = consume_until(settings, "recommendations", lambda ms: len(ms) >= total)
+        recs = read_all(settings, [settings.topic("recommendations")])
         triggers = [orjson.loads(m.value())["trigger_event_id"] for m in recs]
         assert len(triggers) == len(set(triggers)) == total, "a trigger lost or published twice at the switch-over"
         assert rebuild.alive(), "the rebuilt generation keeps serving after it took over"
@@ -141,7 +121,7 @@ def test_a_replay_killed_mid_way_resumes_its_generation_and_rebuilds_the_same_st
         return sum(max(0, tp.offset) for tp in consumer.committed(parts, timeout=10))
 
     # Killed once some of the log is rebuilt, before all of it is.
-    assert process.wait_until(lambda: replayed() > 0, 120), first.log()
+    assert process.wait_until(lambda: replayed() > 0, 120, interval=0.01), first.log()
     assert first.stop(signal.SIGKILL) == -signal.SIGKILL
     assert replayed() < total, "the replay finished before it could be killed"
     assert read_generation(settings, "recommender").rebuild["generation"] == 1

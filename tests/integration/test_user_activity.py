@@ -6,7 +6,7 @@ import shutil
 
 import orjson
 
-from tests.integration.support import consume_until, produce
+from tests.integration.support import consume_until, produce, read_all
 
 
 def clicks(user: str, items: list[str], start: int) -> list[tuple[str, dict]]:
@@ -35,7 +35,8 @@ def test_user_activity_state_survives_restart_from_changelog(settings, topology)
     shutil.rmtree(settings.state_dir)
     produce(settings, "clicks", clicks("ann", ["a"], 3))
     topology("user-activity")
-    out = consume_until(settings, "user-activity", lambda ms: len(ms) >= 5)
+    consume_until(settings, "user-activity", lambda ms: len(ms) >= 5)
+    out = read_all(settings, [settings.topic("user-activity")])
     assert len(out) == 5, "an input was processed twice or an output duplicated"
     ann = latest_by_user(out)["ann"]
     assert ann["clicks"] == 4
