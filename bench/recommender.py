@@ -130,7 +130,8 @@ class Arrivals:
         while not self._stop.is_set():
             for msg in consume_available(self.consumer, 500, 0.1):
                 if msg.error() is None:
-                    self.lists.append((time.time(), orjson.loads(msg.value())))
+                    timings = orjson.loads(dict(msg.headers() or [])["timings_ms"])
+                    self.lists.append((time.time(), {**orjson.loads(msg.value()), "timings_ms": timings}))
 
     def wait_for(self, count: int, timeout: float) -> list[tuple[float, dict]]:
         """The first `count` lists received (fewer if `timeout` passes first)."""
@@ -258,17 +259,26 @@ def main() -> int:
             send(producer, settings, batch, rate=rate)
             lists = arrivals.wait_for(sent, 60 + args.seconds)[sent - len(batch):]
             latencies = [(arrived * 1000 - rec["trigger_event_time"]) for arrived, rec in lists]
+            queued = [rec["timings_ms"]["queued"] for _, rec in lists]
+            process = [rec["timings_ms"]["process"] for _, rec in lists]
+            # What follows the step: producing, the exactly-once commit, the reader's fetch.
+            after = [total - q - p for total, q, p in zip(latencies, queued, process)]
             published = published_latencies(settings.metrics_port) - published_before
             step = {"offered_per_s": rate, "lists": len(lists), "p50_ms": percentile(latencies, 50),
                     "p99_ms": percentile(latencies, 99), "p999_ms": percentile(latencies, 99.9),
                     "published_p50_ms_at_most": published.quantile_ms(0.5),
                     "published_p99_ms_at_most": published.quantile_ms(0.99),
+                    **{f"{name}_p{q}_ms": percentile(values, q)
+                       for name, values in (("queued", queued), ("process", process), ("after", after)) for q in (50, 99)},
                     "load_average_1m": os.getloadavg()[0]}
             steps.append(step)
             print(f"offered {rate:>6.0f}/s: p50 {step['p50_ms']:7.1f} ms  p99 {step['p99_ms']:7.1f} ms  "
                   f"p99.9 {step['p999_ms']:7.1f} ms  ({len(lists)}/{len(batch)} lists, load {step['load_average_1m']:.2f}); "
                   f"published (before commit) p50 <= {step['published_p50_ms_at_most']:g} ms, "
-                  f"p99 <= {step['published_p99_ms_at_most']:g} ms")
+                  f"p99 <= {step['published_p99_ms_at_most']:g} ms\n"
+                  f"{'':>17}p50/p99 ms: queued before the step {step['queued_p50_ms']:.1f}/{step['queued_p99_ms']:.1f}, "
+                  f"step {step['process_p50_ms']:.1f}/{step['process_p99_ms']:.1f}, "
+                  f"after it {step['after_p50_ms']:.1f}/{step['after_p99_ms']:.1f}")
             if step["p99_ms"] > 100 or len(lists) < len(batch):
                 break
     finally:

@@ -67,6 +67,8 @@ class RecommenderStep:
 
     def __call__(self, accepted: Accepted, key, timestamp: int, headers, state: State) -> dict:
         started = time.perf_counter()
+        # Producer timestamp -> this step: the broker, the fetch and the queue before it.
+        queued_ms = max(0.0, time.time() * 1000 - timestamp)
         self.metrics.events.labels(message_context().topic).inc()
         event = Event.from_message(accepted.message)
         model_name = model_for(event.user_id, self.settings.model_names)
@@ -91,7 +93,7 @@ class RecommenderStep:
         state.set("user", user.to_dict())
         self._observe(outcome, model_name, ranker)
         # Wall-clock timings travel in a header: the payload is a function of the log alone.
-        timings = {"process": round((time.perf_counter() - started) * 1000, 3)}
+        timings = {"queued": round(queued_ms, 3), "process": round((time.perf_counter() - started) * 1000, 3)}
         payload = orjson.dumps(outcome.recommendation)
         if not self.mirror.publish(event.user_id, payload):  # failed writes count themselves
             self.metrics.redis_skipped.inc()

@@ -30,6 +30,8 @@ def test_cart_lists_stay_in_the_cart_restaurant_and_skip_unavailable_and_cart_it
     recs = consume_until(settings, "recommendations", lambda ms: len(ms) >= 3)
     lists = [orjson.loads(m.value()) for m in recs]
     assert [r["trigger_event_id"] for r in lists] == ["ann-1", "ann-2", "ann-3"]
+    timings = orjson.loads(dict(recs[0].headers())["timings_ms"])
+    assert set(timings) == {"queued", "process"} and min(timings.values()) >= 0 and timings["process"] > 0
     for rec, cart in ((lists[1], {"r1-0"}), (lists[2], {"r1-0", "r1-2"})):
         ids = [i["item_id"] for i in rec["items"]]
         assert ids, "a cart at r1 must get r1's other items"
