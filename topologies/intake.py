@@ -91,7 +91,11 @@ def deduplicated(sdf: StreamingDataFrame, dedupe: DuplicateFilter,
 
 def user_events(app: Application, settings: Settings, dead_letters, metrics: Metrics | None = None,
                 gate: EmitGate = LIVE) -> StreamingDataFrame:
-    """`clicks` and `carts` merged (both keyed by user), validated and deduplicated."""
+    """`clicks` and `carts` merged (both keyed by user), validated and deduplicated; with
+    `metrics`, each event that goes on is counted by its topic (`cartstream_events_total`)."""
     events = validated(app, settings, "clicks", dead_letters, metrics, gate).concat(
         validated(app, settings, "carts", dead_letters, metrics, gate))
-    return deduplicated(events, DuplicateFilter(window_ms=settings.dedupe_window_ms), metrics)
+    events = deduplicated(events, DuplicateFilter(window_ms=settings.dedupe_window_ms), metrics)
+    if metrics is not None:
+        events = events.update(lambda _: metrics.events.labels(message_context().topic).inc())
+    return events

@@ -46,6 +46,7 @@ from ..operators.validation import Accepted
 from .app import make_application
 from .emit_gate import EmitGate
 from .intake import LIVE, dead_letters_topic, user_events
+from .observability import Metrics, serve_observability
 from .settings import Settings
 
 NAME = "item-stats"
@@ -54,6 +55,9 @@ NAME = "item-stats"
 def build(settings: Settings, gate: EmitGate = LIVE) -> Application:
     """The item-stats Application, ready to run."""
     app = make_application(settings, NAME)
+    metrics = Metrics(NAME)
+    # Nothing to load before the first event: ready once it serves.
+    serve_observability(metrics, settings, NAME, ["clicks", "carts"], ready=lambda: True)
     dead_letters = dead_letters_topic(app, settings)
     output = app.topic(settings.topic("item-stats"), key_serializer="str", value_serializer="bytes")
 
@@ -79,7 +83,7 @@ def build(settings: Settings, gate: EmitGate = LIVE) -> Application:
         state.set("stats", stats.to_dict())
         return stats.to_message(settings.neighbours_k).to_json() if update["emit"] else None
 
-    events = user_events(app, settings, dead_letters, gate=gate)
+    events = user_events(app, settings, dead_letters, metrics, gate)
     updates = events.apply(session_updates, stateful=True, expand=True).group_by("item_id")
     updates.apply(item_stats, stateful=True).filter(lambda message: message is not None).to_topic(output)
     return app

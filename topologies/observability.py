@@ -116,6 +116,17 @@ class ConsumerLag:
             self.consumer.close()
 
 
+def serve_observability(metrics: Metrics, settings, topology: str, inputs: list[str],
+                        ready: Callable[[], bool]) -> None:
+    """Serve /metrics and /health/* on ``settings.metrics_port`` and keep the consumer lag of
+    ``topology``'s group on its ``inputs`` (design topic names) current; nothing without a port."""
+    if settings.metrics_port is None:
+        return
+    HealthServer(metrics, settings.metrics_port, ready=ready).start()
+    ConsumerLag(metrics, settings.bootstrap_servers, settings.consumer_group(topology),
+                [settings.topic(name) for name in inputs]).start()
+
+
 class HealthServer:
     """A small HTTP server for /metrics and /health/*, on its own daemon thread."""
 

@@ -25,7 +25,7 @@ from .exceptions import CartstreamError
 from .global_tables import RecommenderTables
 from .emit_gate import EmitGate
 from .intake import LIVE, dead_letters_topic, user_events
-from .observability import ConsumerLag, HealthServer, Metrics
+from .observability import Metrics, serve_observability
 from .redis_mirror import RedisMirror
 from .settings import Settings
 from .table_reader import TableReader
@@ -69,7 +69,6 @@ class RecommenderStep:
         started = time.perf_counter()
         # Producer timestamp -> this step: the broker, the fetch and the queue before it.
         queued_ms = max(0.0, time.time() * 1000 - timestamp)
-        self.metrics.events.labels(message_context().topic).inc()
         event = Event.from_message(accepted.message)
         model_name = model_for(event.user_id, self.settings.model_names)
         user = UserState.from_dict(state.get("user")) if state.exists("user") else UserState()
@@ -140,10 +139,8 @@ def build(settings: Settings, gate: EmitGate = LIVE) -> Application:
     metrics = Metrics(NAME)
     mirror = RedisMirror(settings.redis_url, prefix=settings.topic_prefix, ttl_s=settings.redis_ttl_s,
                          on_failure=metrics.redis_errors.inc, linger_s=settings.redis_linger_s).start_catching_up()
-    if settings.metrics_port is not None:
-        HealthServer(metrics, settings.metrics_port, ready=lambda: reader.caught_up.is_set() and reader.error is None).start()
-        ConsumerLag(metrics, settings.bootstrap_servers, settings.consumer_group(NAME),
-                    [settings.topic("clicks"), settings.topic("carts")]).start()
+    serve_observability(metrics, settings, NAME, ["clicks", "carts"],
+                        ready=lambda: reader.caught_up.is_set() and reader.error is None)
     step = RecommenderStep(settings, tables, metrics, mirror, gate, reader)
 
     dead_letters = dead_letters_topic(app, settings)

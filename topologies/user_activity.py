@@ -13,6 +13,7 @@ from ..operators.validation import Accepted
 from .app import make_application
 from .emit_gate import EmitGate
 from .intake import LIVE, dead_letters_topic, user_events
+from .observability import Metrics, serve_observability
 from .settings import Settings
 
 NAME = "user-activity"
@@ -30,8 +31,11 @@ def track(accepted: Accepted, state: State) -> dict:
 def build(settings: Settings, gate: EmitGate = LIVE) -> Application:
     """The user-activity Application, ready to run."""
     app = make_application(settings, NAME)
+    metrics = Metrics(NAME)
+    # Nothing to load before the first event: ready once it serves.
+    serve_observability(metrics, settings, NAME, ["clicks", "carts"], ready=lambda: True)
     dead_letters = dead_letters_topic(app, settings)
     output = app.topic(settings.topic("user-activity"), key_serializer="bytes", value_serializer="json")
-    events = user_events(app, settings, dead_letters, gate=gate)
+    events = user_events(app, settings, dead_letters, metrics, gate)
     events.apply(track, stateful=True).filter(lambda _: gate.allows()).to_topic(output)
     return app

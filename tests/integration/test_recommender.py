@@ -8,7 +8,7 @@ import orjson
 import redis
 
 from tests.integration.catalog import BASE_TIME, catalog
-from tests.integration.support import consume_until, produce, read_all
+from tests.integration.support import consume_until, free_port, get, produce, read_all, samples
 
 
 def event(user: str, n: int, item: str | None, action: str = "click") -> tuple[str, dict]:
@@ -21,11 +21,12 @@ def event(user: str, n: int, item: str | None, action: str = "click") -> tuple[s
 
 
 def test_cart_lists_stay_in_the_cart_restaurant_and_skip_unavailable_and_cart_items(settings, topology):
+    settings = settings.model_copy(update={"metrics_port": free_port()})  # the same topics, and /metrics
     menu = catalog()
     produce(settings, "menu-items", [(m["item_id"], m) for m in menu])
     produce(settings, "clicks", [event("ann", 1, "r2-0")])
     produce(settings, "carts", [event("ann", 2, "r1-0", "add"), event("ann", 3, "r1-2", "add")])
-    topology("recommender")
+    topology("recommender", settings)
 
     recs = consume_until(settings, "recommendations", lambda ms: len(ms) >= 3)
     lists = [orjson.loads(m.value()) for m in recs]
@@ -49,6 +50,15 @@ def test_cart_lists_stay_in_the_cart_restaurant_and_skip_unavailable_and_cart_it
             orjson.loads(stored)["trigger_event_id"] != "ann-3":
         assert time.monotonic() < deadline, f"Redis holds {stored!r}, not the latest list"
         time.sleep(0.05)
+
+    # What it did, on /metrics: the list of ann-1 was labelled by ann-2, and ann-2's by ann-3.
+    found = samples(settings.metrics_port)
+    assert found[("cartstream_events_total", (("topic", settings.topic("clicks")),))] == 1
+    assert found[("cartstream_events_total", (("topic", settings.topic("carts")),))] == 2
+    assert sum(v for (name, _), v in found.items() if name == "cartstream_recommendations_total") == 3
+    assert found[("cartstream_event_to_recommendation_seconds_count", ())] == 3
+    assert 0 <= found[("cartstream_online_hr_at_10", (("model", "ranker"),))] <= 1
+    assert get(settings.metrics_port, "/health/ready") == (200, "ready\n")
 
 
 def test_next_action_labels_the_shown_list_and_unknown_items_are_dead_letters(settings, topology):
