@@ -60,6 +60,9 @@ class RecommenderTables(Tables):
         self.models: dict[str, Ranker] = {}
         self.lock = threading.Lock()
         self.skipped = 0
+        # Items whose tombstone was applied: their history is known, so an event naming one
+        # is not waiting for a later record of it (see `RecommenderStep`).
+        self.deleted: set[str] = set()
 
     def handlers(self, settings: Settings) -> dict[str, Handler]:
         """Topic name -> function applying one of its records (key text, value bytes or None)."""
@@ -80,8 +83,10 @@ class RecommenderTables(Tables):
         if checked.is_tombstone:
             self.catalog.delete(key)
             self.vectors.pop(key, None)
+            self.deleted.add(key)
             return
         m = checked.message
+        self.deleted.discard(key)
         self.catalog.upsert(ItemInfo(m.item_id, m.restaurant_id, m.name, m.category, m.cuisine,
                                      m.price, m.veg, m.available))
 

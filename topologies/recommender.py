@@ -81,6 +81,7 @@ class RecommenderStep:
             # The item's menu record may have been published just before the event and not
             # read yet: read the tables to their end once before calling the event bad.
             self.reader.release(timestamp)
+            self._take_later_record(event)
             outcome, ranker = self._recommend(user, event, model_name, rank)
         if not emit:  # a silent rebuild: the state changes, nothing is published
             if outcome.rejected is None:
@@ -101,6 +102,20 @@ class RecommenderStep:
         examples = [{**ex, "model_name": model_name, "user_id": event.user_id} for ex in outcome.examples]
         headers = [("timings_ms", orjson.dumps(timings)), ("generation", str(self.settings.generation).encode())]
         return {"recommendation": payload, "examples": examples, "headers": headers}
+
+    def _take_later_record(self, event: Event) -> None:
+        """For an item the menu knows only from a record later than the event, take that one.
+
+        Compaction leaves only each item's latest menu record, so a replay from long ago
+        meets events on items whose earlier records are gone; a producer's clock running
+        ahead does the same live. An item whose deletion was read is not waiting for one.
+        """
+        with self.tables.lock:
+            waiting = (event.item_id is not None and event.item_id not in self.tables.catalog
+                       and event.item_id not in self.tables.deleted)
+        if waiting and self.reader.release_key(self.settings.topic("menu-items"), event.item_id.encode()):
+            log.info("item %s taken from a later menu record", event.item_id,
+                     extra={"event_id": event.event_id, "user_id": event.user_id})
 
     def _recommend(self, user: UserState, event: Event, model_name: str, rank: bool) -> tuple[Outcome, Ranker]:
         with self.tables.lock:

@@ -127,6 +127,25 @@ class TableReader:
             self._release(before_ms)
             self._after_batch()
 
+    def release_key(self, topic: str, key: bytes) -> bool:
+        """Apply now the first held record of ``key`` in ``topic``, whatever its record time;
+        whether there was one.
+
+        For an event naming something the tables know only from a later record: the log's
+        earlier records of that key were compacted away (a replay from long ago), or its
+        producer's clock ran ahead. The record stays held and is applied again when its time
+        comes, so the reader's positions and order are unchanged.
+        """
+        with self.lock:
+            for (held_topic, _), queue in self._held.items():
+                if held_topic != topic:
+                    continue
+                record = next((r for r in queue if r.key == key), None)
+                if record is not None:
+                    self._handle(record.topic, record.partition, record.offset, record.key, record.value)
+                    return True
+        return False
+
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
@@ -178,6 +197,9 @@ class TableReader:
     def _apply(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None) -> None:
         self.positions[(topic, partition)] = offset + 1
         self._applied = True
+        self._handle(topic, partition, offset, key, value)
+
+    def _handle(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None) -> None:
         try:
             self.handlers[topic](key.decode() if key is not None else "", value)
         except Exception as exc:  # one bad record in a table topic must not stop the tables

@@ -80,6 +80,24 @@ def test_replay_from_earliest_rebuilds_the_live_state_then_takes_over_without_ga
         print(f"--- replay log ---\n{rebuild.log()[-4000:]}")
 
 
+def test_a_replay_takes_an_item_the_log_knows_only_from_a_later_menu_record(settings, tmp_path):
+    # What compaction leaves of an item published before the events and changed after them:
+    # its one menu record comes after the events that name it.
+    menu = catalog(unavailable=())
+    renamed = next(m for m in menu if m["item_id"] == "r1-0")
+    produce(settings, "menu-items", [(m["item_id"], m) for m in menu if m is not renamed])
+    total = publish(settings, stream(60))
+    produce(settings, "menu-items", [("r1-0", {**renamed, "name": "Lamb Rogan Josh"})])
+    rebuild = TopologyProcess("recommender", settings, tmp_path / "replay.log", command=("replay",),
+                              options=("--until", "2100-01-01T00:00:00Z", "--emit")).start()
+    assert rebuild.proc.wait(120) == 0, rebuild.log()
+    named = sum(1 for records in stream(60).values() for _, body in records if body.get("item_id") == "r1-0")
+    assert named > 0 and "item r1-0 taken from a later menu record" in rebuild.log()
+    recs = read_all(settings, [settings.topic("recommendations")])
+    assert len(recs) == total, "an event naming r1-0 was dead-lettered"
+    assert read_all(settings, [settings.topic("dead-letters")]) == []
+
+
 def test_replay_until_an_offset_stops_there_and_leaves_the_live_generation(settings, topology, tmp_path):
     produce(settings, "menu-items", [(m["item_id"], m) for m in catalog(unavailable=())])
     total = publish(settings, stream(60))

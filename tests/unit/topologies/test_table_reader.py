@@ -18,6 +18,7 @@ class Record:
     offset_: int
     time: int
     value_: bytes
+    key_: bytes = b"k"
 
     def error(self):
         return None
@@ -35,7 +36,7 @@ class Record:
         return (1, self.time)
 
     def key(self):
-        return b"k"
+        return self.key_
 
     def value(self):
         return self.value_
@@ -80,3 +81,17 @@ def test_live_readers_release_what_was_held_too_long():
     reader._read(Record("stats", 0, 0, 10**13, b"far future"))
     reader._release(None)
     assert applied == [("stats", b"far future")]
+
+
+def test_release_key_applies_the_first_held_record_of_a_key_now_and_again_at_its_time():
+    applied = []
+    reader = holding_reader(applied)
+    for record in [Record("stats", 0, 0, 100, b"x1", key_=b"x"), Record("stats", 0, 1, 200, b"y1", key_=b"y"),
+                   Record("stats", 0, 2, 300, b"y2", key_=b"y")]:
+        reader._read(record)
+    assert reader.release_key("stats", b"y")
+    assert applied == [("stats", b"y1")] and reader.positions == {}, "positions follow only records applied in order"
+    assert not reader.release_key("stats", b"z") and not reader.release_key("models", b"y")
+    reader.release(1_000)
+    assert applied == [("stats", b"y1"), ("stats", b"x1"), ("stats", b"y1"), ("stats", b"y2")]
+    assert reader.positions == {("stats", 0): 3}
