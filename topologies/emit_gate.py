@@ -87,6 +87,13 @@ class ReplayGate(EmitGate):
         self.handover: dict[tuple[str, int], int] = {}
         self.silent_upto: dict[tuple[str, int], int] = {}
         self.late = 0  # messages past the handover the rebuild had already passed silently
+        # The live generation's committed offsets (None: it never committed). A rebuild that
+        # will take over waits at them, so it never passes silently an event whose list the
+        # live generation has not published: at the handover nothing falls between. Where the
+        # live generation committed nothing, the rebuild goes on to the end of the log.
+        self.live_upto: dict[tuple[str, int], int] | None = None
+        self.waiting_for_live = False
+        self._live_moved = threading.Condition()
 
     def processes_at(self, topic: str, partition: int, offset: int) -> bool:
         return self.until is None or offset < self.until.get((topic, partition), 0)
@@ -96,8 +103,7 @@ class ReplayGate(EmitGate):
             return False
         if self.emit:
             return True
-        if not self.taking_over.is_set():
-            self.silent_upto[(topic, partition)] = offset
+        if self._stays_silent(topic, partition, offset):
             return False
         # The live generation is stopping: which offsets it processed is known only once it has.
         if not self.handed_over.wait(self.handover_timeout_s):
@@ -110,9 +116,31 @@ class ReplayGate(EmitGate):
         last = self.last_offsets.get((topic, partition), {})
         return last.get(user_id, offset) <= offset
 
+    def follow_live(self, committed: dict[tuple[str, int], int] | None) -> None:
+        """The live generation's committed offsets now (None: it never committed)."""
+        with self._live_moved:
+            self.live_upto = committed
+            self._live_moved.notify_all()
+
+    def _stays_silent(self, topic: str, partition: int, offset: int) -> bool:
+        """Unless a take-over began, note the offset as passed silently, once the live
+        generation has committed past it; whether it did."""
+        with self._live_moved:
+            while (self.until is None and self.live_upto is not None and not self.taking_over.is_set()
+                   and offset >= self.live_upto.get((topic, partition), offset + 1)):
+                self.waiting_for_live = True
+                self._live_moved.wait(1.0)
+            self.waiting_for_live = False
+            if self.taking_over.is_set():
+                return False
+            self.silent_upto[(topic, partition)] = offset
+            return True
+
     def begin_takeover(self) -> None:
         """From now on, hold each message until the handover offsets are known."""
-        self.taking_over.set()
+        with self._live_moved:
+            self.taking_over.set()
+            self._live_moved.notify_all()
 
     def hand_over(self, offsets: dict[tuple[str, int], int]) -> None:
         """The live generation's last committed offsets: this generation publishes from there on."""

@@ -5,9 +5,12 @@
 2. The topology runs from there, silent with `--no-emit` (state only), while the live
    generation keeps serving. A progress line shows the lag and events/s.
 3. With `--until`, it stops at that point and the live generation stays live. Without,
-   once the lag is below `TAKEOVER_LAG` it takes over: the record says so, the live
-   generation's instances commit and stop, and the rebuilt one publishes from the offsets
-   they committed, so every trigger event gets exactly one output. It then keeps serving.
+   once it is within `TAKEOVER_LAG` of the live generation's committed offsets (of the end
+   of the log where it never committed), it takes over: the record says so, the live generation's instances commit
+   and stop, and the rebuilt one publishes from the offsets they committed, so every
+   trigger event gets exactly one output. It then keeps serving. Until then a silent
+   rebuild never passes the live generation's committed offsets (it waits there), so no
+   event falls between what the live one published and where the rebuilt one starts.
 
 A crashed replay is resumed by running the same command again: its generation is on the
 record, and its consumer group and changelog topics kept its offsets and state.
@@ -41,6 +44,8 @@ INPUTS = ("clicks", "carts")
 #: Events behind the end of the log at which a rebuild is close enough to take over.
 TAKEOVER_LAG = 50
 PROGRESS_EVERY_S = 1.0
+#: How often a rebuild that will take over reads the live generation's position.
+LIVE_EVERY_S = 0.5
 
 
 def replay(settings: Settings, topology: str, start: LogPoint, until: LogPoint | None, emit: bool,
@@ -122,6 +127,7 @@ class _Positions:
         self.settings = settings
         self.group = settings.consumer_group(topology)
         self.consumer = Consumer(client_config(settings, {"group.id": self.group, "enable.auto.commit": False}))
+        self._others: dict[str, Consumer] = {}  # of other generations' groups, never subscribed
         metadata = self.consumer.list_topics(timeout=10)
         self.partitions = [TopicPartition(settings.topic(t), p)
                            for t in INPUTS for p in sorted(metadata.topics[settings.topic(t)].partitions)]
@@ -134,13 +140,10 @@ class _Positions:
         """Committed offsets of this generation's group, or of `group`; partitions without one are left out."""
         consumer = self.consumer
         if group is not None:
-            consumer = Consumer(client_config(self.settings, {"group.id": group, "enable.auto.commit": False}))
-        try:
-            return {(tp.topic, tp.partition): tp.offset
-                    for tp in consumer.committed(self.partitions, timeout=10) if tp.offset >= 0}
-        finally:
-            if group is not None:
-                consumer.close()
+            consumer = self._others.get(group) or self._others.setdefault(group, Consumer(client_config(
+                self.settings, {"group.id": group, "enable.auto.commit": False})))
+        return {(tp.topic, tp.partition): tp.offset
+                for tp in consumer.committed(self.partitions, timeout=10) if tp.offset >= 0}
 
     def resolve(self, point: LogPoint) -> dict[tuple[str, int], int]:
         """`point` as an offset per input partition (the end of the log where it says nothing)."""
@@ -195,7 +198,8 @@ class _Positions:
         commit_offsets(self.consumer, [TopicPartition(t, p, o) for (t, p), o in offsets.items()])
 
     def close(self) -> None:
-        self.consumer.close()
+        for consumer in (self.consumer, *self._others.values()):
+            consumer.close()
 
 
 class _Monitor:
@@ -211,6 +215,7 @@ class _Monitor:
         self.out = out
         self.error: Exception | None = None
         self.reached_until = False
+        self.admin = AdminClient(client_config(settings))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="replay-monitor", daemon=True)
 
@@ -238,34 +243,49 @@ class _Monitor:
 
     def _follow(self) -> None:
         first = self.positions.committed()
-        began, shown = time.monotonic(), 0.0
+        began, shown, followed = time.monotonic(), 0.0, 0.0
         while not self._stop.wait(0.2):
             committed, ends = self.positions.committed(), self.positions.ends()
             lag = sum(max(0, end - committed.get(tp, end)) for tp, end in ends.items())
             now = time.monotonic()
+            if self.gate.until is None and not self.gate.emit and now - followed >= LIVE_EVERY_S:
+                self.gate.follow_live(self._live_position())
+                followed = now
             if now - shown >= PROGRESS_EVERY_S:
                 done = sum(committed.get(tp, 0) - first.get(tp, 0) for tp in ends)
                 self._progress(done, lag, done / max(now - began, 1e-9))
                 shown = now
+            # How far it is from where the live generation is (the log's end where it never committed).
+            live = self.gate.live_upto or {}
+            behind = sum(max(0, live.get(tp, end) - committed.get(tp, end)) for tp, end in ends.items())
             if self.gate.until is not None:
                 if all(committed.get(tp, 0) >= bound for tp, bound in self.gate.until.items()):
                     self.reached_until = True
                     self.out.write("\nreached --until; stopping\n")
                     self.app.stop()
                     return
-            elif lag <= TAKEOVER_LAG:
+            elif behind <= TAKEOVER_LAG:
                 self._take_over(committed)
                 return
+
+    def _live_group(self) -> str:
+        return self.settings.model_copy(update={"generation": self.record.live}).consumer_group(self.record.topology)
+
+    def _live_position(self) -> dict[tuple[str, int], int] | None:
+        """The live generation's committed offsets, running or not (past them it published
+        nothing); None where it never committed any."""
+        return self.positions.committed(self._live_group()) or None
 
     def _progress(self, done: int, lag: int, rate: float) -> None:
         generation = self.record.rebuild["generation"]
         line = f"{self.record.topology} generation {generation}: {done:,} events replayed, lag {lag:,}, {rate:,.0f} events/s"
+        if self.gate.waiting_for_live:
+            line += " (at the live generation's position: waiting for it to publish first)"
         self.out.write(f"\r{line}" if self.out.isatty() else f"{line}\n")
         self.out.flush()
 
     def _take_over(self, committed: dict[tuple[str, int], int]) -> None:
-        live_group = self.settings.model_copy(update={"generation": self.record.live}).consumer_group(
-            self.record.topology)
+        live_group = self._live_group()
         self.gate.begin_takeover()
         self.record = self.record.taking_over()
         write_generation(self.settings, self.record)
@@ -283,11 +303,10 @@ class _Monitor:
         self.out.flush()
 
     def _wait_until_empty(self, group: str) -> None:
-        admin = AdminClient(client_config(self.settings))
         deadline = time.monotonic() + self.gate.handover_timeout_s
         while time.monotonic() < deadline:
             try:
-                state = admin.describe_consumer_groups([group], request_timeout=10)[group].result().state
+                state = self.admin.describe_consumer_groups([group], request_timeout=10)[group].result().state
             except KafkaException:
                 return  # the group does not exist: nothing live to stop
             if state in (ConsumerGroupState.EMPTY, ConsumerGroupState.DEAD):

@@ -80,6 +80,31 @@ def test_replay_from_earliest_rebuilds_the_live_state_then_takes_over_without_ga
         print(f"--- replay log ---\n{rebuild.log()[-4000:]}")
 
 
+def test_a_silent_rebuild_never_passes_a_lagging_live_generation_so_every_event_gets_one_list(
+        settings, topology, tmp_path):
+    produce(settings, "menu-items", [(m["item_id"], m) for m in catalog(unavailable=())])
+    total = publish(settings, stream(3000))
+    live = topology("recommender")  # starts with the whole backlog to serve
+    rebuild = TopologyProcess("recommender", settings, tmp_path / "replay.log", command=("replay",),
+                              options=("--from", "earliest", "--no-emit")).start()
+    try:
+        # Silent, the rebuild runs several times the live rate: it would overtake the live
+        # generation, and the events it passed before the switch-over would get no list.
+        assert process.wait_until(lambda: read_generation(settings, "recommender").live == 1, 240), rebuild.log()
+        assert process.wait_until(lambda: not live.alive(), 60) and live.proc.returncode == 0
+        consume_until(settings, "recommendations", lambda ms: len(ms) >= total, timeout=120)
+        rebuilt = settings.model_copy(update={"generation": 1})
+        assert process.wait_until(lambda: committed_to_end(settings, rebuilt.consumer_group("recommender")), 60)
+        triggers = [orjson.loads(m.value())["trigger_event_id"]
+                    for m in read_all(settings, [settings.topic("recommendations")])]
+        assert len(triggers) == len(set(triggers)) == total, "an event got no list, or two, at the switch-over"
+        assert "were not published" not in rebuild.log()
+    finally:
+        if rebuild.alive():
+            rebuild.stop()
+        print(f"--- replay log ---\n{rebuild.log()[-4000:]}")
+
+
 def test_a_replay_takes_an_item_the_log_knows_only_from_a_later_menu_record(settings, tmp_path):
     # What compaction leaves of an item published before the events and changed after them:
     # its one menu record comes after the events that name it.
