@@ -7,6 +7,8 @@ import time
 import orjson
 import redis
 
+from cartstream.topologies.recommender import model_for
+
 from tests.integration.catalog import BASE_TIME, catalog
 from tests.integration.support import consume_until, free_port, get, produce, read_all, samples
 
@@ -97,3 +99,32 @@ def test_without_a_cart_taste_neighbours_come_from_the_vector_index_and_never_un
         assert rec["mode"] == "similarity"
     assert any(i["reason"].startswith("similar to") for i in lists[-1]["items"])
 
+
+
+def test_an_ab_split_serves_each_diner_one_arm_and_labels_and_counts_by_arm(settings, topology):
+    arms = ["ranker-a", "ranker-b"]
+    split = settings.model_copy(update={"model_names": arms, "metrics_port": free_port()})
+    produce(split, "menu-items", [(m["item_id"], m) for m in catalog()])
+    # Someone clicked r1-1 before: acting on it teaches the arm something.
+    produce(split, "item-stats", [("r1-1", {"item_id": "r1-1", "event_time": BASE_TIME, "window_ms": 900_000,
+                                            "clicks": 1, "adds": 0, "trending": 1.0, "neighbours": []})])
+    diners = [f"diner{n}" for n in range(12)]
+    produce(split, "clicks", [event(d, 1, "r1-0") for d in diners] + [event(d, 2, "r1-1") for d in diners])
+    topology("recommender", split)
+
+    lists = [orjson.loads(m.value()) for m in
+             consume_until(split, "recommendations", lambda ms: len(ms) >= 2 * len(diners))]
+    arm_of = {d: model_for(d, arms) for d in diners}
+    assert set(arm_of.values()) == set(arms), "twelve diners fall in both arms"
+    assert all(rec["model_name"] == arm_of[rec["user_id"]] for rec in lists)
+    # Each diner's second click labels the list its arm showed, under that arm's name.
+    examples = [(m.key().decode(), orjson.loads(m.value()))
+                for m in read_all(split, [split.topic("training-examples")])]
+    assert {e["user_id"] for _, e in examples} == set(diners)
+    assert all(key == e["model_name"] == arm_of[e["user_id"]] for key, e in examples)
+    found = samples(split.metrics_port)
+    for arm in arms:
+        served = sum(v for (name, labels), v in found.items()
+                     if name == "cartstream_recommendations_total" and ("model", arm) in labels)
+        assert served == 2 * sum(a == arm for a in arm_of.values())
+        assert ("cartstream_online_hr_at_10", (("model", arm),)) in found
