@@ -36,7 +36,6 @@ from cartstream.models.exceptions import ModelChecksumMismatch, ModelNotExported
 
 MANIFEST_FILE = "manifest.json"
 FP32_MODEL_ID = "all-MiniLM-L6-v2@onnx-fp32"
-INT8_MODEL_ID = "all-MiniLM-L6-v2@onnx-int8"
 
 # The build tools (torch, sentence-transformers, optimum) live in their own venv so the
 # serving install stays free of torch and its CUDA wheels.
