@@ -106,7 +106,9 @@ class Embedder:
         last_message = time.monotonic()
         try:
             while not self.stopping.is_set():
-                messages = self.consumer.consume(num_messages=self.settings.embed_batch_size, timeout=0.05)
+                # Never more than the next batch has room for: a batch holds at most embed_batch_size.
+                room = max(1, self.settings.embed_batch_size - len(self.pending))
+                messages = self.consumer.consume(num_messages=room, timeout=0.05)
                 for msg in messages:
                     if msg.error() is not None:
                         raise BrokerUnavailableError(f"reading {msg.topic()}: {msg.error().str()}")
