@@ -275,9 +275,10 @@ def read_orders_csv(
     name_column: str | None = None,
     orders: int | None = None,
 ) -> OrderLog:
-    """Any CSV with one row per added item: orders by time when `time_column` is given, else by order id.
+    """Any CSV with one row per added item: orders by time when `time_column` is given (an
+    order's time is its earliest row's), else by order id.
 
-    Rows of one order keep their file order (by time, when given). The item value is the
+    Rows of one order keep their file order, which is the order of its adds. The item value is the
     item id (hashed when longer than an id may be) and, without `name_column`, its name.
     Prices come from `price_column` (the first valid one per item) or are `DEFAULT_PRICE`.
     Times may be epoch seconds, epoch milliseconds or ISO 8601. Without `user_column`
@@ -292,7 +293,7 @@ def read_orders_csv(
                           ("user", user_column), ("price", price_column), ("name", name_column)):
         if column is not None and column not in rows[0]:
             raise ValueError(f"{path} has no {label} column {column!r}; its columns are {sorted(rows[0])}")
-    by_order: dict[str, list[tuple[int, int, str]]] = {}
+    by_order: dict[str, list[tuple[int, str]]] = {}
     users: dict[str, str] = {}
     products: dict[str, Product] = {}
     for line, row in enumerate(rows, start=2):
@@ -301,7 +302,7 @@ def read_orders_csv(
             raise ValueError(f"{path} line {line}: empty {order_column!r} or {item_column!r}")
         t = _time_ms(row[time_column], path, line) if time_column else 0
         item_id = value if len(value) <= MAX_ID_LENGTH else "item-" + hashlib.sha256(value.encode()).hexdigest()[:32]
-        by_order.setdefault(order_id, []).append((t, line, item_id))
+        by_order.setdefault(order_id, []).append((t, item_id))
         if user_column and row[user_column].strip():
             users.setdefault(order_id, row[user_column].strip()[:MAX_ID_LENGTH])
         if item_id not in products or (products[item_id].price == DEFAULT_PRICE and price_column):
@@ -312,10 +313,9 @@ def read_orders_csv(
             products[item_id] = Product(item_id, name[:MAX_NAME], price=price or DEFAULT_PRICE)
     log_orders = []
     for order_id, items in by_order.items():
-        items.sort()
-        ids = tuple(dict.fromkeys(item_id for *_, item_id in items))
+        ids = tuple(dict.fromkeys(item_id for _, item_id in items))  # appended in file order
         user_id = users.get(order_id) or _id(f"order-{order_id}")
-        log_orders.append(Order(order_id, user_id, ids, items[0][0] if time_column else None))
+        log_orders.append(Order(order_id, user_id, ids, min(t for t, _ in items) if time_column else None))
     if time_column:
         log_orders.sort(key=lambda o: o.time_ms)  # stable: ties keep the file's order
     else:

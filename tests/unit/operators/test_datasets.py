@@ -67,15 +67,15 @@ def test_orders_csv_sorts_orders_by_id_and_keeps_rows_in_file_order(tmp_path):
     assert {i: p.price for i, p in log.products.items()} == {"curry": 12.0, "lassi": 5.0, "naan": 3.5}
 
 
-def test_orders_csv_with_time_and_user_columns(tmp_path):
+def test_orders_csv_runs_orders_by_their_earliest_time_and_keeps_rows_in_file_order(tmp_path):
     path = write_csv(tmp_path / "o.csv", ["basket", "dish", "at", "who"], [
         ["b", "pizza", "2026-01-02T12:00:05", "ann"], ["b", "cola", "2026-01-02T12:00:01", "ann"],
         ["a", "curry", "1767355200", "bob"],  # epoch seconds: 2026-01-02T12:00:00Z
     ])
     log = read_orders_csv(path, order_column="basket", item_column="dish", time_column="at", user_column="who")
     assert [(o.order_id, o.user_id, o.item_ids) for o in log.orders] == [
-        ("a", "bob", ("curry",)), ("b", "ann", ("cola", "pizza"))]
-    assert log.orders[1].time_ms - log.orders[0].time_ms == 1_000
+        ("a", "bob", ("curry",)), ("b", "ann", ("pizza", "cola"))]
+    assert log.orders[1].time_ms - log.orders[0].time_ms == 1_000  # b's earliest row, cola
 
 
 def test_orders_csv_names_a_missing_column(tmp_path):
