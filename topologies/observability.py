@@ -34,7 +34,8 @@ class Metrics:
         self.duplicates = Counter("cartstream_duplicates", "repeated event ids skipped", registry=r)
         self.recommendations = Counter("cartstream_recommendations", "lists published", ["mode", "model"], registry=r)
         self.latency = Histogram("cartstream_event_to_recommendation_seconds",
-                                 "producer timestamp of the event to the list being published",
+                                 "producer timestamp of the event to its list handed to the producer "
+                                 "(the exactly-once commit then makes it visible)",
                                  buckets=LATENCY_BUCKETS_S, registry=r)
         self.redis_errors = Counter("cartstream_redis_errors", "failed Redis writes", registry=r)
         self.redis_skipped = Counter("cartstream_redis_skipped", "Redis writes skipped by the breaker", registry=r)
