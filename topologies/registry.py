@@ -5,8 +5,8 @@ from __future__ import annotations
 import gc
 import importlib
 import logging
-import threading
 
+from .app_stopper import AppStopper
 from .exceptions import CartstreamError
 from .settings import Settings
 
@@ -56,15 +56,13 @@ def run_topology(name: str, settings: Settings) -> None:
         # process: out of the cyclic collector's sight, a full collection no longer walks
         # it and stalls the stream (150 ms per collection with a 10k-item catalog).
         gc.freeze()
-        superseded = threading.Event()
+        stopper = AppStopper(app)
 
         def step_down() -> None:
             log.info("generation %d of %s was superseded: stopping", generation, name)
-            superseded.set()
-            app.stop()
+            stopper.stop()
 
         watch.guard(generation, step_down)
-        if not superseded.is_set():
-            app.run()
+        stopper.run()
     finally:
         watch.stop()

@@ -27,6 +27,7 @@ from typing import TextIO
 from confluent_kafka import Consumer, ConsumerGroupState, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from .app_stopper import AppStopper
 from .clients import client_config, commit_offsets
 from .emit_gate import ReplayGate
 from .exceptions import CartstreamError
@@ -70,11 +71,11 @@ def replay(settings: Settings, topology: str, start: LogPoint, until: LogPoint |
         last_offsets = None if emit else positions.last_offsets_of_users(bounds or positions.ends())
         gate = ReplayGate(emit=emit, handover_timeout_s=settings.session_timeout_ms / 1000 + 30, until=bounds,
                           last_offsets=last_offsets)
-        app = topology_module(topology).build(rebuilding, gate)
-        monitor = _Monitor(settings, record, positions, gate, app, out)
+        stopper = AppStopper(topology_module(topology).build(rebuilding, gate))
+        monitor = _Monitor(settings, record, positions, gate, stopper, out)
         watch.guard(generation, monitor.superseded, current=record)
         monitor.start()
-        app.run()
+        stopper.run()
         monitor.stop()
         if monitor.error is not None:
             raise monitor.error
@@ -206,12 +207,12 @@ class _Monitor:
     """Watches a rebuild from beside the stream thread: progress, `--until`, and the take-over."""
 
     def __init__(self, settings: Settings, record: GenerationRecord, positions: _Positions, gate: ReplayGate,
-                 app, out: TextIO):
+                 stopper: AppStopper, out: TextIO):
         self.settings = settings
         self.record = record
         self.positions = positions
         self.gate = gate
-        self.app = app
+        self.stopper = stopper
         self.out = out
         self.error: Exception | None = None
         self.reached_until = False
@@ -231,7 +232,7 @@ class _Monitor:
         self.out.write(f"\ngeneration {self.record.rebuild and self.record.rebuild['generation']} was superseded; "
                        "stopping\n")
         self._stop.set()
-        self.app.stop()
+        self.stopper.stop()
 
     def _run(self) -> None:
         try:
@@ -239,7 +240,7 @@ class _Monitor:
         except Exception as exc:  # surfaced by replay() after the app stops
             log.exception("replay monitor failed")
             self.error = exc if isinstance(exc, CartstreamError) else CartstreamError(f"replay failed: {exc}")
-            self.app.stop()
+            self.stopper.stop()
 
     def _follow(self) -> None:
         first = self.positions.committed()
@@ -262,7 +263,7 @@ class _Monitor:
                 if all(committed.get(tp, 0) >= bound for tp, bound in self.gate.until.items()):
                     self.reached_until = True
                     self.out.write("\nreached --until; stopping\n")
-                    self.app.stop()
+                    self.stopper.stop()
                     return
             elif behind <= TAKEOVER_LAG:
                 self._take_over(committed)
