@@ -64,10 +64,11 @@ def replay(settings: Settings, topology: str, start: LogPoint, until: LogPoint |
     rebuilding = settings.model_copy(update={"generation": generation})
     positions = _Positions(rebuilding, topology)
     try:
+        # Resolved before anything is recorded: a wrong --until leaves no rebuild behind.
+        bounds = None if until is None else positions.resolve(until)
         if record is not watch.latest:
             positions.commit_start(start)
             write_generation(settings, record)
-        bounds = None if until is None else positions.resolve(until)
         last_offsets = None if emit else positions.last_offsets_of_users(bounds or positions.ends())
         gate = ReplayGate(emit=emit, handover_timeout_s=settings.session_timeout_ms / 1000 + 30, until=bounds,
                           last_offsets=last_offsets)
@@ -150,10 +151,14 @@ class _Positions:
         """`point` as an offset per input partition (the end of the log where it says nothing)."""
         ends = self.ends()
         if point.kind == "offsets":
-            unknown = set(point.offsets) - set(ends)
+            # Design names (clicks) or full ones (<prefix>clicks) alike.
+            offsets = {(self.settings.topic(t) if t in INPUTS else t, p): o for (t, p), o in point.offsets.items()}
+            unknown = sorted(set(offsets) - set(ends))
             if unknown:
-                raise CartstreamError(f"not an input partition of this topology: {sorted(unknown)[0]}")
-            return {**ends, **point.offsets}
+                inputs = ", ".join(f"{t}:{p}" for t, p in sorted(ends))
+                raise CartstreamError(f"{unknown[0][0]}:{unknown[0][1]} is not an input partition of this topology; "
+                                      f"its input partitions are {inputs}")
+            return {**ends, **offsets}
         if point.kind == "earliest":
             return {tp: self.consumer.get_watermark_offsets(TopicPartition(*tp), timeout=10)[0] for tp in ends}
         found = self.consumer.offsets_for_times(

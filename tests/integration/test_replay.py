@@ -127,7 +127,7 @@ def test_replay_until_an_offset_stops_there_and_leaves_the_live_generation(setti
     produce(settings, "menu-items", [(m["item_id"], m) for m in catalog(unavailable=())])
     total = publish(settings, stream(60))
     rebuild = TopologyProcess("recommender", settings, tmp_path / "replay.log", command=("replay",),
-                              options=("--until", f"{settings.topic('clicks')}:0:5", "--emit")).start()
+                              options=("--until", "clicks:0:5", "--emit")).start()  # as the README writes it
     assert rebuild.proc.wait(120) == 0, rebuild.log()
     record = read_generation(settings, "recommender")
     assert (record.live, record.newest, record.rebuild) == (0, 1, None)
@@ -141,6 +141,13 @@ def test_replay_until_an_offset_stops_there_and_leaves_the_live_generation(setti
     beyond = sum(1 for m in read_all(settings, [settings.topic("clicks")]) if m.partition() == 0 and m.offset() >= 5)
     recs = read_all(settings, [settings.topic("recommendations")])
     assert beyond > 0 and len(recs) == total - beyond
+
+    wrong = TopologyProcess("recommender", settings, tmp_path / "wrong.log", command=("replay",),
+                            options=("--until", "clicks:9:5", "--emit")).start()
+    assert wrong.proc.wait(60) == 1
+    assert f"clicks:9 is not an input partition of this topology; its input partitions are {settings.topic('carts')}:0" \
+        in wrong.log() and "Traceback" not in wrong.log()
+    assert read_generation(settings, "recommender").rebuild is None, "a refused replay leaves no rebuild behind"
 
 
 def test_a_replay_killed_mid_way_resumes_its_generation_and_rebuilds_the_same_state(settings, topology, tmp_path):
