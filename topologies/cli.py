@@ -17,12 +17,14 @@ import warnings
 from pathlib import Path
 from typing import Callable
 
+from confluent_kafka import KafkaException
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from ..compose.exceptions import InfraError
 from ..compose.infra import LocalInfra
 from ..models.exceptions import ModelsError
+from .clients import describe_kafka_error
 from .exceptions import CartstreamError
 from .registry import TOPOLOGIES
 from .settings import Settings
@@ -396,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cartstream: error: invalid setting {where}: {first['msg']}", file=sys.stderr)
     except (CartstreamError, InfraError, ModelsError) as exc:
         print(f"cartstream: error: {exc}", file=sys.stderr)
+    except KafkaException as exc:
+        print(f"cartstream: error: {describe_kafka_error(exc, settings_from(args).bootstrap_servers)}", file=sys.stderr)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # anything else still ends in one line; the log keeps the traceback

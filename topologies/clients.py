@@ -21,6 +21,24 @@ def client_config(settings: Settings, config: dict[str, object] | None = None) -
     return {"bootstrap.servers": settings.bootstrap_servers, "logger": _CLIENT_LOG, **(config or {})}
 
 
+# Codes of a broker that does not answer at all.
+_UNREACHABLE = {KafkaError._TRANSPORT, KafkaError._TIMED_OUT, KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE}
+
+
+def describe_kafka_error(exc: KafkaException, bootstrap_servers: str) -> str:
+    """One line for a failed Kafka call, saying so when the broker cannot be reached.
+
+    >>> describe_kafka_error(KafkaException(KafkaError(KafkaError._TRANSPORT, "Connection refused")), "127.0.0.1:1")
+    'cannot reach Kafka at 127.0.0.1:1 (Connection refused); is it running? `cartstream infra status` tells'
+    """
+    error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+    if error is None:
+        return f"Kafka: {exc}"
+    if error.code() in _UNREACHABLE:
+        return f"cannot reach Kafka at {bootstrap_servers} ({error.str()}); is it running? `cartstream infra status` tells"
+    return f"Kafka at {bootstrap_servers}: {error.str()}"
+
+
 # A new broker creates __consumer_offsets on the first commit; until its coordinator is
 # elected, commits fail with these codes and succeed when retried.
 _COORDINATOR_NOT_READY = {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_NOT_AVAILABLE,
