@@ -16,3 +16,10 @@ def test_unreachable_broker_prints_one_line(capsys):
     err = capsys.readouterr().err
     assert err.startswith("cartstream: error: cannot reach Kafka")
     assert err.count("\n") == 1
+
+
+def test_a_command_failing_inside_a_kafka_client_prints_one_line_naming_the_broker(capsys):
+    assert main(["model", "list", "--bootstrap-servers", "127.0.0.1:9"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("cartstream: error: cannot reach Kafka at 127.0.0.1:9 (") and "KafkaError{" not in err
+    assert err.count("\n") == 1
