@@ -325,6 +325,8 @@ def read_orders_csv(
 
 
 def _rows(path: Path) -> Iterable[dict[str, str]]:
+    if path.is_dir():
+        raise FileNotFoundError(f"{path} is a directory; give the CSV file itself")
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found")
     with open(path, newline="", encoding="utf-8") as f:

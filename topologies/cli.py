@@ -26,7 +26,7 @@ from ..compose.infra import LocalInfra
 from ..models.exceptions import ModelsError
 from .clients import describe_kafka_error
 from .exceptions import CartstreamError
-from .registry import TOPOLOGIES
+from .registry import REPLAYABLE, TOPOLOGIES
 from .settings import Settings
 
 SETTING_FLAGS = {
@@ -183,7 +183,7 @@ def _at_least_one(text: str) -> int:
     return number
 
 
-REPLAY_HELP = """\
+DEAD_LETTER_REPLAY_HELP = """\
 Re-publish the chosen dead letters to the topic and partition they came from, with their
 original key and value bytes, through an idempotent producer. Selectors combine with AND.
 A letter that is still invalid is simply dead-lettered again, under new source
@@ -200,7 +200,7 @@ def _add_dead_letters(sub, settings: argparse.ArgumentParser) -> None:
     tail = actions.add_parser("tail", parents=[settings], help="the dead letters that failed last, one a line")
     tail.add_argument("-n", "--lines", type=_at_least_one, default=10, help="how many (default 10)")
     replay = actions.add_parser("replay", parents=[settings], help="re-publish dead letters to their source topic",
-                                description=REPLAY_HELP)
+                                description=DEAD_LETTER_REPLAY_HELP)
     replay.add_argument("--source", metavar="TOPIC", help="letters from this topic (full name, with prefix)")
     replay.add_argument("--error-contains", metavar="TEXT", help="letters whose error contains TEXT (any case)")
     replay.add_argument("--offsets", metavar="TOPIC:PARTITION:OFFSET[,...]",
@@ -291,7 +291,8 @@ generation stays. Running the same command after a crash resumes the rebuild.
 def _add_replay(sub, settings: argparse.ArgumentParser) -> None:
     replay = sub.add_parser("replay", parents=[settings], help="rebuild a topology's state from its input log",
                             description=REPLAY_HELP)
-    replay.add_argument("topology", choices=sorted(TOPOLOGIES))
+    # No argparse choices: the trainer and the embedder get an explanation, not just a refusal.
+    replay.add_argument("topology", metavar="TOPOLOGY", help=f"one of {', '.join(REPLAYABLE)}")
     replay.add_argument("--from", default="earliest", metavar="POINT",
                         help="earliest (default), an ISO-8601 record time, or topic:partition:offset[,...]")
     replay.add_argument("--until", metavar="POINT", help="stop at this record time or topic:partition:offset[,...]")
@@ -332,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     infra = sub.add_parser("infra", parents=[settings], help="local Kafka broker and Redis")
     infra.add_argument("action", choices=["up", "down", "status", "logs"])
     infra.add_argument("--service", choices=["kafka", "redis"], default="kafka", help="for logs")
-    infra.add_argument("-n", "--lines", type=int, default=40, help="for logs")
+    infra.add_argument("-n", "--lines", type=_at_least_one, default=40, help="for logs: the last N lines (default 40)")
     infra.set_defaults(handler=cmd_infra)
 
     topics = sub.add_parser("topics", parents=[settings], help="provision or list the design's topics")

@@ -16,6 +16,7 @@ from ..schemas import EmbeddingModel
 from ..schemas.embedding_model import ACTIVE_KEY
 from .exceptions import BrokerUnavailableError, EmbeddingModelMismatch
 from .settings import Settings
+from .topics import create_command
 
 TOPIC = "embedding-models"
 
@@ -54,6 +55,7 @@ class ModelWatch:
     """
 
     def __init__(self, settings: Settings):
+        self.settings = settings
         self.topic = settings.topic(TOPIC)
         self.active: EmbeddingModel | None = None
         self.consumer = Consumer({
@@ -69,7 +71,7 @@ class ModelWatch:
         metadata = self.consumer.list_topics(self.topic, timeout=10)
         topic = metadata.topics.get(self.topic)
         if topic is None or topic.error is not None:
-            raise BrokerUnavailableError(f"topic {self.topic} does not exist; run `cartstream topics create`")
+            raise BrokerUnavailableError(f"topic {self.topic} does not exist; run `{create_command(self.settings)}`")
         self.consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in topic.partitions])
         pending, deadline = set(topic.partitions), time.monotonic() + timeout
         while pending:

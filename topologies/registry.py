@@ -63,6 +63,8 @@ def run_topology(name: str, settings: Settings) -> None:
             stopper.stop()
 
         watch.guard(generation, step_down)
+        log.info("%s running: generation %d, consumer group %s", name, generation,
+                 settings.model_copy(update={"generation": generation}).consumer_group(name))
         stopper.run()
     finally:
         watch.stop()

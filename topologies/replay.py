@@ -33,7 +33,7 @@ from .emit_gate import ReplayGate
 from .exceptions import CartstreamError
 from .generations import GenerationRecord, GenerationWatch, write_generation
 from .log_points import LogPoint
-from .registry import REPLAYABLE, topology_module
+from .registry import REPLAYABLE, TOPOLOGIES, topology_module
 from .settings import Settings
 
 __all__ = ["INPUTS", "abandon", "replay"]
@@ -52,10 +52,7 @@ LIVE_EVERY_S = 0.5
 def replay(settings: Settings, topology: str, start: LogPoint, until: LogPoint | None, emit: bool,
            out: TextIO = sys.stderr) -> GenerationRecord:
     """Rebuild `topology` from `start`; returns the final generation record (see the module doc)."""
-    if topology not in REPLAYABLE:
-        topology_module(topology)  # an unknown name gets the list of topologies
-        raise CartstreamError(f"{topology} runs a loop of its own and cannot be replayed (the trainer resumes from "
-                              f"model-snapshots, the embedder from item-vectors); replay one of {', '.join(REPLAYABLE)}")
+    require_replayable(topology)
     if until is not None and until.kind == "earliest":
         raise CartstreamError("--until earliest would replay nothing; give a time or topic:partition:offset")
     watch = GenerationWatch(settings, topology).start()
@@ -104,8 +101,18 @@ def _resume_or_start(settings: Settings, latest: GenerationRecord, start: LogPoi
     return latest
 
 
+def require_replayable(topology: str) -> None:
+    """Raise CartstreamError, saying why, unless `topology` can be replayed."""
+    if topology in REPLAYABLE:
+        return
+    why = (f"{topology} runs a loop of its own and cannot be replayed (the trainer resumes from model-snapshots, "
+           "the embedder from item-vectors)" if topology in TOPOLOGIES else f"unknown topology {topology!r}")
+    raise CartstreamError(f"{why}; replay one of {', '.join(REPLAYABLE)}")
+
+
 def abandon(settings: Settings, topology: str) -> GenerationRecord | None:
     """Drop the rebuild under way from the record (its group and topics stay); None if there is none."""
+    require_replayable(topology)
     watch = GenerationWatch(settings, topology).start()
     watch.stop()
     if watch.latest.rebuild is None:

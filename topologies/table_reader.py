@@ -26,6 +26,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartiti
 from .clients import consume_available
 from .exceptions import BrokerUnavailableError
 from .settings import Settings
+from .topics import create_command
 
 __all__ = ["Handler", "TableReader", "read_to_end"]
 
@@ -90,7 +91,7 @@ class TableReader:
         partitions = []
         for topic in self.handlers:
             if topic not in metadata.topics or metadata.topics[topic].error is not None:
-                raise BrokerUnavailableError(f"topic {topic} does not exist; run `cartstream topics create`")
+                raise BrokerUnavailableError(f"topic {topic} does not exist; run `{create_command(self.settings)}`")
             partitions += [TopicPartition(topic, p, self.start_offsets.get((topic, p), OFFSET_BEGINNING))
                            for p in metadata.topics[topic].partitions]
         self._pending = {(tp.topic, tp.partition) for tp in partitions}

@@ -89,11 +89,14 @@ def create_topics(settings: Settings, specs: tuple[TopicSpec, ...] = TOPICS) -> 
     return outcome
 
 
+def create_command(settings: Settings) -> str:
+    """The command that creates the design's topics under these settings' prefix."""
+    return "cartstream topics create" + (f" --topic-prefix {settings.topic_prefix}" if settings.topic_prefix else "")
+
+
 def require_topics(settings: Settings, specs: tuple[TopicSpec, ...] = TOPICS) -> None:
     """Fail with the command to run when any of the design's topics is missing."""
     present = existing_topics(admin_client(settings))
     missing = [settings.topic(s.name) for s in specs if settings.topic(s.name) not in present]
     if missing:
-        raise BrokerUnavailableError(
-            f"missing topics {', '.join(missing)}; create them with: cartstream topics create"
-            + (f" --topic-prefix {settings.topic_prefix}" if settings.topic_prefix else ""))
+        raise BrokerUnavailableError(f"missing topics {', '.join(missing)}; create them with: {create_command(settings)}")

@@ -24,6 +24,7 @@ from .table_reader import TableReader
 from .observability import Metrics
 from .service import serve
 from .settings import Settings
+from .topics import create_command
 
 NAME = "trainer"
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ class Trainer:
     def assign(self) -> None:
         metadata = self.consumer.list_topics(self.topic, timeout=10)
         if self.topic not in metadata.topics or metadata.topics[self.topic].error is not None:
-            raise BrokerUnavailableError(f"topic {self.topic} does not exist; run `cartstream topics create`")
+            raise BrokerUnavailableError(f"topic {self.topic} does not exist; run `{create_command(self.settings)}`")
         starts = self.training.begin(self.topic, sorted(metadata.topics[self.topic].partitions))
         self.consumer.assign([
             TopicPartition(self.topic, p, OFFSET_BEGINNING if start is None else start) for p, start in starts.items()
