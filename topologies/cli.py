@@ -27,7 +27,7 @@ from ..models.exceptions import ModelsError
 from .clients import describe_kafka_error
 from .exceptions import CartstreamError
 from .registry import REPLAYABLE, TOPOLOGIES
-from .settings import Settings
+from .settings import Settings, unknown_variables
 
 SETTING_FLAGS = {
     "--bootstrap-servers": ("bootstrap_servers", str),
@@ -388,14 +388,20 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="The httpx module is deprecated")
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
+    for line in unknown_variables(os.environ):
+        print(f"cartstream: warning: {line}", file=sys.stderr)
     try:
         return handler(args)
     except SettingsError as exc:
-        # An environment variable that does not parse, e.g. a list setting that is not JSON.
-        print(f"cartstream: error: invalid setting: {exc}", file=sys.stderr)
+        # An environment variable that does not parse: a list setting that is not JSON.
+        print(f"cartstream: error: invalid setting: {exc}; a list setting takes JSON, "
+              """e.g. CARTSTREAM_MODEL_NAMES='["ranker", "ranker-b"]'""", file=sys.stderr)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
+        if where in Settings.model_fields:
+            flag = next((f for f, (dest, _) in SETTING_FLAGS.items() if dest == where), None)
+            where += f" ({flag + ' or ' if flag else ''}CARTSTREAM_{where.upper()})"
         print(f"cartstream: error: invalid setting {where}: {first['msg']}", file=sys.stderr)
     except (CartstreamError, InfraError, ModelsError) as exc:
         print(f"cartstream: error: {exc}", file=sys.stderr)

@@ -15,7 +15,9 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -161,3 +163,22 @@ class Settings(BaseSettings):
                 # pydantic-settings reads list settings from the environment as JSON.
                 env[f"CARTSTREAM_{name.upper()}"] = json.dumps(value) if isinstance(value, list) else str(value)
         return env
+
+
+#: ``CARTSTREAM_*`` variables read by scripts, not settings (`.ci/build-model`'s model cache).
+SCRIPT_VARIABLES = frozenset({"CARTSTREAM_CACHE_DIR"})
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """One line per ``CARTSTREAM_*`` variable in ``environ`` that no setting reads, with the
+    nearest setting's name: a misspelt variable is otherwise silently ignored.
+
+    >>> unknown_variables({"CARTSTREAM_TOPIC_PREFIXX": "a.", "CARTSTREAM_PARTITIONS": "3", "HOME": "/"})
+    ['CARTSTREAM_TOPIC_PREFIXX is not a setting and is ignored; did you mean CARTSTREAM_TOPIC_PREFIX?']
+    """
+    known = {f"CARTSTREAM_{name.upper()}" for name in Settings.model_fields} | SCRIPT_VARIABLES
+    lines = []
+    for name in sorted(n for n in environ if n.startswith("CARTSTREAM_") and n not in known):
+        near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.85)
+        lines.append(f"{name} is not a setting and is ignored" + (f"; did you mean {near[0]}?" if near else ""))
+    return lines

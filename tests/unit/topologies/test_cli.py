@@ -23,3 +23,13 @@ def test_a_command_failing_inside_a_kafka_client_prints_one_line_naming_the_brok
     err = capsys.readouterr().err
     assert err.startswith("cartstream: error: cannot reach Kafka at 127.0.0.1:9 (") and "KafkaError{" not in err
     assert err.count("\n") == 1
+
+
+def test_a_setting_error_names_its_flag_and_variable_and_a_misspelt_variable_is_named(capsys, monkeypatch):
+    monkeypatch.setenv("CARTSTREAM_TOPICPREFIX", "x.")
+    monkeypatch.setenv("CARTSTREAM_REDIS_LINGER_S", "-1")
+    assert main(["infra", "status"]) == 1
+    warning, error = capsys.readouterr().err.splitlines()
+    assert warning == ("cartstream: warning: CARTSTREAM_TOPICPREFIX is not a setting and is ignored; "
+                       "did you mean CARTSTREAM_TOPIC_PREFIX?")
+    assert error.startswith("cartstream: error: invalid setting redis_linger_s (CARTSTREAM_REDIS_LINGER_S): ")
