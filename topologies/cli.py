@@ -49,7 +49,10 @@ def _settings_parent() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("settings (also CARTSTREAM_<NAME> environment variables)")
     for flag, (dest, kind) in SETTING_FLAGS.items():
-        group.add_argument(flag, dest=dest, type=kind, default=argparse.SUPPRESS)
+        field = Settings.model_fields[dest]
+        default = "" if field.default in ("", None) else f"; default {field.default}"
+        group.add_argument(flag, dest=dest, type=kind, default=argparse.SUPPRESS,
+                           help=f"{field.description or dest} (CARTSTREAM_{dest.upper()}{default})")
     return parent
 
 

@@ -42,9 +42,9 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(
         default=Path.home() / ".cache" / "cartstream", description="downloaded jars and models"
     )
-    kafka_port: int = Field(default=9092, ge=1, le=65535)
+    kafka_port: int = Field(default=9092, ge=1, le=65535, description="port of the local broker (`cartstream infra`)")
     controller_port: int = Field(default=9093, ge=1, le=65535)
-    redis_port: int = Field(default=6379, ge=1, le=65535)
+    redis_port: int = Field(default=6379, ge=1, le=65535, description="port of the local Redis (`cartstream infra`)")
     session_timeout_ms: int = Field(default=10_000, ge=6_000, le=300_000,
                                     description="how long a silent instance keeps its partitions")
     processing_guarantee: Literal["exactly-once", "at-least-once"] = Field(
