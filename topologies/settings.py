@@ -33,7 +33,8 @@ class Settings(BaseSettings):
     bootstrap_servers: str = Field(
         default="", description="Kafka bootstrap servers; defaults to the local broker's port"
     )
-    redis_url: str = Field(default="", description="Redis URL; defaults to the local Redis port")
+    redis_url: str = Field(default="", pattern=r"^$|^(redis|rediss|unix)://",
+                           description="Redis URL (redis://, rediss:// or unix://); defaults to the local Redis port")
     topic_prefix: str = Field(default="", description="prefix put before every topic name")
     partitions: int = Field(default=3, ge=1, le=1024, description="partitions per new topic")
     group_prefix: str = Field(default="cartstream", min_length=1, description="consumer-group prefix")
