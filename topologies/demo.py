@@ -117,7 +117,8 @@ def run_demo(settings: Settings, users: int, events: int, rate: float) -> int:
     world = FoodWorld.generate(seed=DEMO_SEED, restaurants=DEMO_RESTAURANTS, diners=users)
     # About five events a session: enough sessions for `events`, then the first `events` in time.
     stream = world.events(sessions=math.ceil(events / (5 * users)) + 1)[:events]
-    names = {m["item_id"]: m["name"] for m in world.menu}
+    # With the restaurant: two restaurants' Carnitas Tacos are two dishes.
+    names = {m["item_id"]: f"{m['name']} ({m['restaurant_id']})" for m in world.menu}
     print(f"cartstream demo: topics {settings.topic('*')}, {len(world.menu)} menu items of "
           f"{DEMO_RESTAURANTS} restaurants, {users} diners, {len(stream)} events at {rate:g}/s")
 
