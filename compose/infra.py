@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import kafka, process, redis_server
+from .exceptions import InfraError
 from .kafka import KafkaConfig
 from .redis_server import RedisConfig
 
@@ -98,4 +99,6 @@ class LocalInfra:
     def logs(self, service: str, lines: int) -> str:
         """The last `lines` lines of a service's log."""
         log_file = self.kafka.log_file if service == "kafka" else self.redis.log_file
+        if not log_file.exists():
+            raise InfraError(f"no {service} log at {log_file}: it never ran with this data dir")
         return process.tail(log_file, lines)
