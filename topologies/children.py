@@ -49,8 +49,10 @@ class ChildTopologies:
     def __init__(self, names: list[str], settings: Settings, log_dir: Path):
         self.procs: dict[str, subprocess.Popen] = {}
         self.logs = {name: log_dir / f"{name}.log" for name in names}
-        env = {**os.environ, **settings.to_env()}
-        for name in names:
+        for n, name in enumerate(names):
+            # With a metrics port, each child serves on its own: the port, the next one, ...
+            port = None if settings.metrics_port is None else settings.metrics_port + n
+            env = {**os.environ, **settings.model_copy(update={"metrics_port": port}).to_env()}
             with open(self.logs[name], "ab") as log:
                 # A session of their own: Ctrl+C reaches the parent only, which then stops them in order.
                 self.procs[name] = subprocess.Popen(

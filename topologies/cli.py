@@ -409,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     except (CartstreamError, InfraError, ModelsError) as exc:
         print(f"cartstream: error: {exc}", file=sys.stderr)
     except KafkaException as exc:
+        logging.getLogger("cartstream").debug("Kafka error", exc_info=True)
         print(f"cartstream: error: {describe_kafka_error(exc, settings_from(args).bootstrap_servers)}", file=sys.stderr)
     except KeyboardInterrupt:
         return 130

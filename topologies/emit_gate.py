@@ -28,13 +28,22 @@ The live generation stopped at offset 9 but the rebuild had already passed 9 and
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 
 from quixstreams import message_context
 
 from .exceptions import CartstreamError
 
 __all__ = ["EmitGate", "ReplayGate"]
+
+log = logging.getLogger(__name__)
+
+#: The longest a rebuild waits at the live generation's position for one message. The
+#: monitor takes over within a poll of a wait beginning; past this the live generation has
+#: stalled, and waiting on would outlast the rebuild's open transaction (10 s).
+MAX_LIVE_WAIT_S = 5.0
 
 
 class EmitGate:
@@ -93,6 +102,8 @@ class ReplayGate(EmitGate):
         # live generation committed nothing, the rebuild goes on to the end of the log.
         self.live_upto: dict[tuple[str, int], int] | None = None
         self.waiting_for_live = False
+        self.waited = False
+        self.closed = False
         self._live_moved = threading.Condition()
 
     def processes_at(self, topic: str, partition: int, offset: int) -> bool:
@@ -126,15 +137,32 @@ class ReplayGate(EmitGate):
         """Unless a take-over began, note the offset as passed silently, once the live
         generation has committed past it; whether it did."""
         with self._live_moved:
+            deadline = time.monotonic() + MAX_LIVE_WAIT_S
             while (self.until is None and self.live_upto is not None and not self.taking_over.is_set()
-                   and offset >= self.live_upto.get((topic, partition), offset + 1)):
+                   and not self.closed and offset >= self.live_upto.get((topic, partition), offset + 1)
+                   and (left := deadline - time.monotonic()) > 0):
+                if not self.waited:
+                    self.waited = True
+                    log.info("the rebuild reached the live generation's position (%s[%d] at %d): it waits for "
+                             "the live generation to publish first", topic, partition, offset)
                 self.waiting_for_live = True
-                self._live_moved.wait(1.0)
+                self._live_moved.wait(min(left, 1.0))
             self.waiting_for_live = False
             if self.taking_over.is_set():
                 return False
             self.silent_upto[(topic, partition)] = offset
             return True
+
+    def passed(self) -> dict[tuple[str, int], int]:
+        """Per input partition, the offset after the last message passed silently (not yet committed)."""
+        with self._live_moved:
+            return {tp: offset + 1 for tp, offset in self.silent_upto.items()}
+
+    def close(self) -> None:
+        """Nothing will follow the live generation any more: end any wait for it."""
+        with self._live_moved:
+            self.closed = True
+            self._live_moved.notify_all()
 
     def begin_takeover(self) -> None:
         """From now on, hold each message until the handover offsets are known."""

@@ -110,10 +110,11 @@ class RecommenderStep:
         meets events on items whose earlier records are gone; a producer's clock running
         ahead does the same live. An item whose deletion was read is not waiting for one.
         """
-        with self.tables.lock:
-            waiting = (event.item_id is not None and event.item_id not in self.tables.catalog
-                       and event.item_id not in self.tables.deleted)
-        if waiting and self.reader.release_key(self.settings.topic("menu-items"), event.item_id.encode()):
+        def waiting() -> bool:  # asked under the tables' lock
+            return event.item_id not in self.tables.catalog and event.item_id not in self.tables.deleted
+
+        if event.item_id is not None and self.reader.release_key(self.settings.topic("menu-items"),
+                                                                 event.item_id.encode(), waiting):
             log.info("item %s taken from a later menu record", event.item_id,
                      extra={"event_id": event.event_id, "user_id": event.user_id})
 

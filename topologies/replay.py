@@ -9,7 +9,8 @@
    of the log where it never committed), it takes over: the record says so, the live generation's instances commit
    and stop, and the rebuilt one publishes from the offsets they committed, so every
    trigger event gets exactly one output. It then keeps serving. Until then a silent
-   rebuild never passes the live generation's committed offsets (it waits there), so no
+   rebuild does not pass the live generation's committed offsets: it waits there (at most
+   `MAX_LIVE_WAIT_S` per message, for a live generation that stalled) and takes over, so no
    event falls between what the live one published and where the rebuilt one starts.
 
 A crashed replay is resumed by running the same command again: its generation is on the
@@ -73,8 +74,10 @@ def replay(settings: Settings, topology: str, start: LogPoint, until: LogPoint |
         monitor = _Monitor(settings, record, positions, gate, stopper, out)
         watch.guard(generation, monitor.superseded, current=record)
         monitor.start()
-        stopper.run()
-        monitor.stop()
+        try:
+            stopper.run()
+        finally:
+            monitor.stop()
         if monitor.error is not None:
             raise monitor.error
         if bounds is not None and monitor.reached_until:
@@ -233,7 +236,13 @@ class _Monitor:
         self._thread = threading.Thread(target=self._run, name="replay-monitor", daemon=True)
 
     def start(self) -> None:
+        if self._follows_live:
+            self.gate.follow_live(self._live_position())  # before the first message, not a poll later
         self._thread.start()
+
+    @property
+    def _follows_live(self) -> bool:
+        return self.gate.until is None and not self.gate.emit
 
     def stop(self) -> None:
         self._stop.set()
@@ -244,6 +253,7 @@ class _Monitor:
         self.out.write(f"\ngeneration {self.record.rebuild and self.record.rebuild['generation']} was superseded; "
                        "stopping\n")
         self._stop.set()
+        self.gate.close()
         self.stopper.stop()
 
     def _run(self) -> None:
@@ -253,6 +263,8 @@ class _Monitor:
             log.exception("replay monitor failed")
             self.error = exc if isinstance(exc, CartstreamError) else CartstreamError(f"replay failed: {exc}")
             self.stopper.stop()
+        finally:
+            self.gate.close()  # nothing follows the live generation now: no wait for it may last
 
     def _follow(self) -> None:
         first = self.positions.committed()
@@ -261,23 +273,25 @@ class _Monitor:
             committed, ends = self.positions.committed(), self.positions.ends()
             lag = sum(max(0, end - committed.get(tp, end)) for tp, end in ends.items())
             now = time.monotonic()
-            if self.gate.until is None and not self.gate.emit and now - followed >= LIVE_EVERY_S:
+            if self._follows_live and now - followed >= LIVE_EVERY_S:
                 self.gate.follow_live(self._live_position())
                 followed = now
             if now - shown >= PROGRESS_EVERY_S:
                 done = sum(committed.get(tp, 0) - first.get(tp, 0) for tp in ends)
                 self._progress(done, lag, done / max(now - began, 1e-9))
                 shown = now
-            # How far it is from where the live generation is (the log's end where it never committed).
-            live = self.gate.live_upto or {}
-            behind = sum(max(0, live.get(tp, end) - committed.get(tp, end)) for tp, end in ends.items())
+            # How far it is from where the live generation is (the log's end where it never
+            # committed); a rebuild waiting there passed messages it has not committed yet.
+            live, passed = self.gate.live_upto or {}, self.gate.passed()
+            behind = sum(max(0, live.get(tp, end) - max(committed.get(tp, end), passed.get(tp, 0)))
+                         for tp, end in ends.items())
             if self.gate.until is not None:
                 if all(committed.get(tp, 0) >= bound for tp, bound in self.gate.until.items()):
                     self.reached_until = True
                     self.out.write("\nreached --until; stopping\n")
                     self.stopper.stop()
                     return
-            elif behind <= TAKEOVER_LAG:
+            elif behind <= TAKEOVER_LAG or self.gate.waiting_for_live:
                 self._take_over(committed)
                 return
 

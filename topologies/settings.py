@@ -174,12 +174,13 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     """One line per ``CARTSTREAM_*`` variable in ``environ`` that no setting reads, with the
     nearest setting's name: a misspelt variable is otherwise silently ignored.
 
-    >>> unknown_variables({"CARTSTREAM_TOPIC_PREFIXX": "a.", "CARTSTREAM_PARTITIONS": "3", "HOME": "/"})
+    >>> unknown_variables({"CARTSTREAM_TOPIC_PREFIXX": "a.", "cartstream_partitions": "3", "HOME": "/"})
     ['CARTSTREAM_TOPIC_PREFIXX is not a setting and is ignored; did you mean CARTSTREAM_TOPIC_PREFIX?']
     """
     known = {f"CARTSTREAM_{name.upper()}" for name in Settings.model_fields} | SCRIPT_VARIABLES
     lines = []
-    for name in sorted(n for n in environ if n.startswith("CARTSTREAM_") and n not in known):
-        near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.85)
+    # pydantic-settings reads variable names whatever their case.
+    for name in sorted(n for n in environ if n.upper().startswith("CARTSTREAM_") and n.upper() not in known):
+        near = difflib.get_close_matches(name.upper(), sorted(known), n=1, cutoff=0.85)
         lines.append(f"{name} is not a setting and is ignored" + (f"; did you mean {near[0]}?" if near else ""))
     return lines

@@ -128,9 +128,10 @@ class TableReader:
             self._release(before_ms)
             self._after_batch()
 
-    def release_key(self, topic: str, key: bytes) -> bool:
-        """Apply now the first held record of ``key`` in ``topic``, whatever its record time;
-        whether there was one.
+    def release_key(self, topic: str, key: bytes, wanted: Callable[[], bool] = lambda: True) -> bool:
+        """Apply now the first held record of ``key`` in ``topic`` that is not a tombstone,
+        whatever its record time, if ``wanted()`` (asked under the lock) still holds; whether
+        one was applied.
 
         For an event naming something the tables know only from a later record: the log's
         earlier records of that key were compacted away (a replay from long ago), or its
@@ -138,10 +139,12 @@ class TableReader:
         comes, so the reader's positions and order are unchanged.
         """
         with self.lock:
+            if not wanted():
+                return False
             for (held_topic, _), queue in self._held.items():
                 if held_topic != topic:
                     continue
-                record = next((r for r in queue if r.key == key), None)
+                record = next((r for r in queue if r.key == key and r.value is not None), None)
                 if record is not None:
                     self._handle(record.topic, record.partition, record.offset, record.key, record.value)
                     return True

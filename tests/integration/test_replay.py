@@ -99,6 +99,7 @@ def test_a_silent_rebuild_never_passes_a_lagging_live_generation_so_every_event_
                     for m in read_all(settings, [settings.topic("recommendations")])]
         assert len(triggers) == len(set(triggers)) == total, "an event got no list, or two, at the switch-over"
         assert "were not published" not in rebuild.log()
+        assert "the rebuild reached the live generation's position" in rebuild.log()
     finally:
         if rebuild.alive():
             rebuild.stop()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from cartstream.compose.process import wait_until
+from cartstream.topologies import emit_gate
 from cartstream.topologies.emit_gate import ReplayGate
 
 
@@ -20,8 +22,8 @@ def test_a_silent_rebuild_waits_at_the_live_position_until_the_live_generation_c
     gate.follow_live({("clicks", 0): 10})
     assert gate.allows_at("clicks", 0, 9) is False  # behind the live generation: silent, at once
     thread, answer = allows_on_a_thread(gate, 10)
-    thread.join(0.3)
-    assert thread.is_alive() and gate.waiting_for_live and gate.silent_upto == {("clicks", 0): 9}
+    assert wait_until(lambda: gate.waiting_for_live, 5)
+    assert thread.is_alive() and gate.silent_upto == {("clicks", 0): 9} and gate.passed() == {("clicks", 0): 10}
     gate.follow_live({("clicks", 0): 11})
     thread.join(5)
     assert answer == [False] and not gate.waiting_for_live and gate.silent_upto == {("clicks", 0): 10}
@@ -31,8 +33,7 @@ def test_the_take_over_releases_a_waiting_rebuild_which_then_publishes_past_the_
     gate = ReplayGate(emit=False, handover_timeout_s=5.0)
     gate.follow_live({("clicks", 0): 10})
     thread, answer = allows_on_a_thread(gate, 12)
-    thread.join(0.3)
-    assert thread.is_alive()
+    assert wait_until(lambda: gate.waiting_for_live, 5) and thread.is_alive()
     gate.begin_takeover()
     gate.hand_over({("clicks", 0): 12})  # where the live generation stopped
     thread.join(5)
@@ -49,3 +50,20 @@ def test_nothing_waits_where_the_live_generation_never_committed_nor_in_a_backfi
     bounded = ReplayGate(emit=False, handover_timeout_s=5.0, until={("clicks", 0): 100})
     bounded.follow_live({("clicks", 0): 0})
     assert bounded.allows_at("clicks", 0, 5) is False
+
+
+def test_a_closed_gate_or_a_stalled_live_generation_ends_the_wait(monkeypatch):
+    gate = ReplayGate(emit=False, handover_timeout_s=5.0)
+    gate.follow_live({("clicks", 0): 10})
+    thread, answer = allows_on_a_thread(gate, 10)
+    assert wait_until(lambda: gate.waiting_for_live, 5)
+    gate.close()  # the monitor is gone: nothing would ever move the live position
+    thread.join(5)
+    assert answer == [False] and not gate.waiting_for_live
+
+    monkeypatch.setattr(emit_gate, "MAX_LIVE_WAIT_S", 0.2)
+    stalled = ReplayGate(emit=False, handover_timeout_s=5.0)
+    stalled.follow_live({("clicks", 0): 10})
+    thread, answer = allows_on_a_thread(stalled, 10)
+    thread.join(5)
+    assert answer == [False] and stalled.waited, "past the longest wait the rebuild goes on"

@@ -92,6 +92,15 @@ def test_release_key_applies_the_first_held_record_of_a_key_now_and_again_at_its
     assert reader.release_key("stats", b"y")
     assert applied == [("stats", b"y1")] and reader.positions == {}, "positions follow only records applied in order"
     assert not reader.release_key("stats", b"z") and not reader.release_key("models", b"y")
+    assert not reader.release_key("stats", b"x", wanted=lambda: False) and len(applied) == 1
     reader.release(1_000)
     assert applied == [("stats", b"y1"), ("stats", b"x1"), ("stats", b"y1"), ("stats", b"y2")]
     assert reader.positions == {("stats", 0): 3}
+
+
+def test_release_key_skips_a_held_tombstone_for_the_record_after_it():
+    applied = []
+    reader = holding_reader(applied)
+    for record in [Record("stats", 0, 0, 100, None, key_=b"y"), Record("stats", 0, 1, 200, b"y1", key_=b"y")]:
+        reader._read(record)
+    assert reader.release_key("stats", b"y") and applied == [("stats", b"y1")]
