@@ -106,6 +106,29 @@ def test_a_silent_rebuild_never_passes_a_lagging_live_generation_so_every_event_
         print(f"--- replay log ---\n{rebuild.log()[-4000:]}")
 
 
+def test_a_rebuild_takes_over_from_a_stopped_live_generation_and_serves_what_it_left(settings, topology, tmp_path):
+    produce(settings, "menu-items", [(m["item_id"], m) for m in catalog(unavailable=())])
+    served = publish(settings, stream(200))
+    live = topology("recommender")
+    assert process.wait_until(lambda: committed_to_end(settings, settings.consumer_group("recommender")), 120)
+    assert live.stop() == 0
+    total = served + publish(settings, stream(100, start=200))  # nobody serves these yet
+    rebuild = TopologyProcess("recommender", settings, tmp_path / "replay.log", command=("replay",),
+                              options=("--from", "earliest", "--no-emit")).start()
+    try:
+        assert process.wait_until(lambda: read_generation(settings, "recommender").live == 1, 180), rebuild.log()
+        consume_until(settings, "recommendations", lambda ms: len(ms) >= total, timeout=120)
+        rebuilt = settings.model_copy(update={"generation": 1})
+        assert process.wait_until(lambda: committed_to_end(settings, rebuilt.consumer_group("recommender")), 60)
+        triggers = [orjson.loads(m.value())["trigger_event_id"]
+                    for m in read_all(settings, [settings.topic("recommendations")])]
+        assert len(triggers) == len(set(triggers)) == total, "the events the stopped generation left got no list"
+    finally:
+        if rebuild.alive():
+            rebuild.stop()
+        print(f"--- replay log ---\n{rebuild.log()[-4000:]}")
+
+
 def test_a_replay_takes_an_item_the_log_knows_only_from_a_later_menu_record(settings, tmp_path):
     # What compaction leaves of an item published before the events and changed after them:
     # its one menu record comes after the events that name it.
