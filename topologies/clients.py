@@ -9,16 +9,17 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from .settings import Settings
 
-# librdkafka writes every failed connection attempt to stderr; commands report a failure
-# once, in one line of their own, so the clients' logs go to a logger outside logging's
-# tree (nothing propagates) that discards them.
-_CLIENT_LOG = logging.Logger("librdkafka")
-_CLIENT_LOG.addHandler(logging.NullHandler())
+# librdkafka writes its log (every failed connection attempt, for one) to stderr unless
+# given a logger. Through this one its lines become the JSON log lines of `cartstream run`
+# (whose root handler they reach); a one-shot command, which reports a failure once in a
+# line of its own, configures no handler, and the NullHandler keeps Python from printing them.
+KAFKA_LOG = logging.getLogger("cartstream.kafka")
+KAFKA_LOG.addHandler(logging.NullHandler())
 
 
 def client_config(settings: Settings, config: dict[str, object] | None = None) -> dict[str, object]:
-    """A quiet client configuration for the configured broker, plus `config`."""
-    return {"bootstrap.servers": settings.bootstrap_servers, "logger": _CLIENT_LOG, **(config or {})}
+    """A client configuration for the configured broker, logging through `KAFKA_LOG`, plus `config`."""
+    return {"bootstrap.servers": settings.bootstrap_servers, "logger": KAFKA_LOG, **(config or {})}
 
 
 # Codes of a broker that does not answer at all.

@@ -37,7 +37,7 @@ from ..operators.online_metrics import HitRate
 from ..operators.recommend import Event
 from ..schemas import CartEvent, Click
 from .children import ChildTopologies, product_topologies, run_settings
-from .clients import consume_available
+from .clients import client_config, consume_available
 from .exceptions import CartstreamError
 from .settings import Settings
 from .synthetic import FoodWorld
@@ -123,19 +123,18 @@ def run_demo(settings: Settings, users: int, events: int, rate: float) -> int:
           f"{DEMO_RESTAURANTS} restaurants, {users} diners, {len(stream)} events at {rate:g}/s")
 
     create_topics(settings)
-    producer = Producer({"bootstrap.servers": settings.bootstrap_servers, "enable.idempotence": True,
-                         "linger.ms": 2})
+    producer = Producer(client_config(settings, {"enable.idempotence": True,
+                         "linger.ms": 2}))
     for m in world.menu:
         producer.produce(settings.topic("menu-items"), key=m["item_id"], value=orjson.dumps(m))
     if producer.flush(30) != 0:
         raise CartstreamError("the broker did not acknowledge the menu within 30s")
 
-    consumer = Consumer({
-        "bootstrap.servers": settings.bootstrap_servers,
+    consumer = Consumer(client_config(settings, {
         "group.id": f"{settings.group_prefix}-demo-view",
         "enable.auto.commit": False,
         "isolation.level": "read_committed",  # only lists whose transaction committed
-    })
+    }))
     topic = settings.topic("recommendations")
     partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])

@@ -30,6 +30,7 @@ from ..operators.item_text import item_text, text_hash
 from ..operators.validation import Accepted, validate_record
 from ..operators.vectorize import KnownVector, vectorize
 from ..schemas import ItemVector, MenuItem
+from .clients import client_config
 from .embedding_models import ModelWatch, active_record, produce_active
 from .exceptions import BrokerUnavailableError, EmbeddingModelMismatch
 from .table_reader import TableReader
@@ -129,11 +130,10 @@ class Rebuild:
         self.batch_size = batch_size
         self.progress = progress
         self.delivered: Positions = {}
-        self.producer = Producer({
-            "bootstrap.servers": settings.bootstrap_servers,
+        self.producer = Producer(client_config(settings, {
             "transactional.id": settings.consumer_group("embed-rebuild"),
             "linger.ms": 20,
-        })
+        }))
 
     def run(self) -> RebuildReport:
         started = time.monotonic()

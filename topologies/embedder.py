@@ -29,6 +29,7 @@ from ..models.embedder import TextEmbedder
 from ..operators.validation import Accepted, dead_letter_for, validate_record
 from ..operators.vectorize import KnownVector, vectorize
 from ..schemas import ItemVector
+from .clients import client_config
 from .embedding_models import ModelWatch, active_record, produce_active, refuse_unless_active
 from .exceptions import BrokerUnavailableError, EmbeddingModelMismatch
 from .table_reader import read_to_end
@@ -77,18 +78,16 @@ class Embedder:
         self.retired = False
         self.known = known_vectors(settings, embedder.model_id)
         self.source = settings.topic("menu-items")
-        self.consumer = Consumer({
-            "bootstrap.servers": settings.bootstrap_servers,
+        self.consumer = Consumer(client_config(settings, {
             "group.id": settings.consumer_group(NAME),
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "isolation.level": "read_committed",
             "session.timeout.ms": settings.session_timeout_ms,
-        })
-        self.producer = Producer({
-            "bootstrap.servers": settings.bootstrap_servers,
+        }))
+        self.producer = Producer(client_config(settings, {
             "transactional.id": f"{settings.consumer_group(NAME)}-{uuid.uuid4().hex[:12]}",
-        })
+        }))
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
         self.stopping = threading.Event()
         self.batches = 0

@@ -14,6 +14,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, To
 
 from ..schemas import EmbeddingModel
 from ..schemas.embedding_model import ACTIVE_KEY
+from .clients import client_config
 from .exceptions import BrokerUnavailableError, EmbeddingModelMismatch
 from .settings import Settings
 from .topics import create_command
@@ -58,13 +59,12 @@ class ModelWatch:
         self.settings = settings
         self.topic = settings.topic(TOPIC)
         self.active: EmbeddingModel | None = None
-        self.consumer = Consumer({
-            "bootstrap.servers": settings.bootstrap_servers,
+        self.consumer = Consumer(client_config(settings, {
             "group.id": f"{settings.group_prefix}-embedding-models",  # never commits: assigned, not subscribed
             "enable.auto.commit": False,
             "isolation.level": "read_committed",
             "enable.partition.eof": True,
-        })
+        }))
 
     def catch_up(self, timeout: float) -> "ModelWatch":
         """Read the topic from the beginning to its current end."""

@@ -49,7 +49,7 @@ from ..operators.datasets import OrderLog
 from ..operators.evaluation import menu_releases, percentiles, prequential_scores
 from ..operators.recommend import Event
 from .children import ChildTopologies, product_topologies, run_settings
-from .clients import consume_available
+from .clients import client_config, consume_available
 from .exceptions import CartstreamError
 from .settings import Settings
 from .topics import create_topics
@@ -95,14 +95,13 @@ class Replay:
         self.latency_ms: list[float] = []
         self.pacing = Pacing()
         self.last_timestamp = 0
-        self.producer = Producer({"bootstrap.servers": settings.bootstrap_servers, "enable.idempotence": True,
-                                  "linger.ms": 2})
-        self.consumer = Consumer({
-            "bootstrap.servers": settings.bootstrap_servers,
+        self.producer = Producer(client_config(settings, {"enable.idempotence": True,
+                                  "linger.ms": 2}))
+        self.consumer = Consumer(client_config(settings, {
             "group.id": f"{settings.group_prefix}-evaluate",
             "enable.auto.commit": False,
             "isolation.level": "read_committed",  # only lists, vectors and letters whose transaction committed
-        })
+        }))
         self.topics = {settings.topic(name): name for name in ("recommendations", "item-vectors", "dead-letters")}
         metadata = self.consumer.list_topics(timeout=10)
         self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING)

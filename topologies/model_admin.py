@@ -10,6 +10,7 @@ from __future__ import annotations
 from confluent_kafka import Producer
 
 from ..schemas import ModelSnapshot
+from .clients import client_config
 from .exceptions import CartstreamError
 from .table_reader import read_to_end
 from .settings import Settings
@@ -39,8 +40,8 @@ def rollback(settings: Settings, model_name: str, version: int) -> ModelSnapshot
         metrics={**chosen.metrics, "rollback_of_version": float(version)},
         input_offsets=[o.model_dump() for o in newest.input_offsets],
     )
-    producer = Producer({"bootstrap.servers": settings.bootstrap_servers, "enable.idempotence": True,
-                         "message.max.bytes": 4 * 1024 * 1024})
+    producer = Producer(client_config(settings, {"enable.idempotence": True,
+                         "message.max.bytes": 4 * 1024 * 1024}))
     producer.produce(settings.topic("model-snapshots"), key=model_name, value=restored.to_json())
     if producer.flush(30) != 0:
         raise CartstreamError("the broker did not acknowledge the rollback snapshot within 30s")

@@ -16,6 +16,8 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from .clients import KAFKA_LOG
+
 log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -77,7 +79,7 @@ class ConsumerLag:
         self.interval_s = interval_s
         self.timeout_s = timeout_s
         self.consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": group,
-                                  "enable.auto.commit": False})
+                                  "enable.auto.commit": False, "logger": KAFKA_LOG})
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="consumer-lag", daemon=True)
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
-from .clients import consume_available
+from .clients import client_config, consume_available
 from .exceptions import BrokerUnavailableError
 from .settings import Settings
 from .topics import create_command
@@ -78,13 +78,12 @@ class TableReader:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="global-tables", daemon=True)
         self.error: Exception | None = None
-        self.consumer = Consumer({
-            "bootstrap.servers": settings.bootstrap_servers,
+        self.consumer = Consumer(client_config(settings, {
             "group.id": f"{settings.group_prefix}-global-tables",  # never commits: offsets are not kept
             "enable.auto.commit": False,
             "isolation.level": "read_committed",
             "enable.partition.eof": True,
-        })
+        }))
 
     def start(self) -> TableReader:
         metadata = self.consumer.list_topics(timeout=10)

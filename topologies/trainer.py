@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from ..operators.training import RankerTraining
 from ..operators.validation import dead_letter_for
 from ..schemas import ModelSnapshot, TrainingExample
+from .clients import client_config
 from .exceptions import BrokerUnavailableError
 from .table_reader import TableReader
 from .observability import Metrics
@@ -82,14 +83,13 @@ class Trainer:
         self.snapshots = LatestSnapshots(settings).start()
         self._adopt_newer_snapshots()
         self.topic = settings.topic("training-examples")
-        self.consumer = Consumer({
-            "bootstrap.servers": settings.bootstrap_servers,
+        self.consumer = Consumer(client_config(settings, {
             "group.id": settings.consumer_group(NAME),
             "enable.auto.commit": False,
             "isolation.level": "read_committed",
-        })
-        self.producer = Producer({"bootstrap.servers": settings.bootstrap_servers, "enable.idempotence": True,
-                                  "message.max.bytes": 4 * 1024 * 1024})
+        }))
+        self.producer = Producer(client_config(settings, {"enable.idempotence": True,
+                                  "message.max.bytes": 4 * 1024 * 1024}))
         self.stopping = threading.Event()
         self.published: list[ModelSnapshot] = []
 
