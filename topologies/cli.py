@@ -111,7 +111,12 @@ def cmd_model(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     if args.action == "list":
-        snapshots = all_snapshots(settings)
+        if args.version is not None:
+            print("cartstream: error: --version is for rollback; list takes only --model", file=sys.stderr)
+            return 2
+        snapshots = [s for s in all_snapshots(settings) if args.model in (None, s.model_name)]
+        if args.model is not None and not snapshots:
+            raise CartstreamError(f"no snapshots of model {args.model!r} on {settings.topic('model-snapshots')}")
         print(f"{'model':<16} {'version':>7} {'examples':>9}  metrics")
         for s in snapshots:
             metrics = ", ".join(f"{k}={v:.4g}" for k, v in sorted(s.metrics.items()))
@@ -357,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     model = sub.add_parser("model", parents=[settings], help="ranker versions on model-snapshots; rollback")
     model.add_argument("action", choices=["list", "rollback"])
-    model.add_argument("--model", help="for rollback: the model name")
+    model.add_argument("--model", help="the model name: list shows only its snapshots; rollback needs it")
     model.add_argument("--version", type=int, help="for rollback: the version to make live again")
     model.set_defaults(handler=cmd_model)
 

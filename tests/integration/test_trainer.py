@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 
 from cartstream.schemas import ModelSnapshot
+from cartstream.topologies.cli import main
 from cartstream.topologies.model_admin import all_snapshots, rollback
 from cartstream.topologies.trainer import Trainer, latest_snapshots
 
@@ -22,7 +23,7 @@ def examples(model: str, start: int, count: int) -> list[tuple[str, dict]]:
     ]
 
 
-def test_restarted_trainer_resumes_from_its_snapshot_without_loss_or_double_learning(settings):
+def test_restarted_trainer_resumes_from_its_snapshot_without_loss_or_double_learning(settings, capsys):
     tuned = settings.model_copy(update={"snapshot_every": 50})
     produce(tuned, "training-examples", examples("ranker", 0, 120) + examples("ranker-b", 0, 30))
     first = Trainer(tuned)
@@ -45,6 +46,11 @@ def test_restarted_trainer_resumes_from_its_snapshot_without_loss_or_double_lear
 
     dead = consume_until(tuned, "dead-letters", lambda ms: len(ms) >= 1)
     assert orjson.loads(dead[0].value())["source_topic"] == tuned.topic("training-examples")
+
+    # `cartstream model list --model NAME` lists that model's snapshots only.
+    assert main(["model", "list", "--model", "ranker-b", "--topic-prefix", tuned.topic_prefix]) == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert [row.split()[:2] for row in rows] == [["ranker-b", "1"]]
     assert ModelSnapshot.from_json(ModelSnapshot.to_json(resumed)).sha256 == resumed.sha256
 
 
