@@ -45,6 +45,21 @@ def committed_to_end(settings, group: str) -> bool:
     return lag(settings, group) == 0
 
 
+def silent_replay(settings, tmp_path) -> TopologyProcess:
+    """`cartstream replay recommender --from earliest --no-emit`, started."""
+    return TopologyProcess("recommender", settings, tmp_path / "replay.log", command=("replay",),
+                           options=("--from", "earliest", "--no-emit")).start()
+
+
+def triggers_after_switch_over(settings, total: int) -> list[str]:
+    """The trigger event id of every list published, read once `total` lists are out and the
+    rebuilt generation (1) has committed all of its input."""
+    consume_until(settings, "recommendations", lambda ms: len(ms) >= total, timeout=120)
+    rebuilt = settings.model_copy(update={"generation": 1})
+    assert process.wait_until(lambda: committed_to_end(settings, rebuilt.consumer_group("recommender")), 60)
+    return [orjson.loads(m.value())["trigger_event_id"] for m in read_all(settings, [settings.topic("recommendations")])]
+
+
 def test_replay_from_earliest_rebuilds_the_live_state_then_takes_over_without_gaps_or_duplicates(
         settings, topology, tmp_path):
     produce(settings, "menu-items", [(m["item_id"], m) for m in catalog(unavailable=())])
@@ -52,8 +67,7 @@ def test_replay_from_earliest_rebuilds_the_live_state_then_takes_over_without_ga
     live = topology("recommender")
     consume_until(settings, "recommendations", lambda ms: len(ms) >= first, timeout=120)
 
-    rebuild = TopologyProcess("recommender", settings, tmp_path / "replay.log", command=("replay",),
-                              options=("--from", "earliest", "--no-emit")).start()
+    rebuild = silent_replay(settings, tmp_path)
     try:
         # The rebuilt generation catches up, then the live one steps down by itself.
         assert process.wait_until(lambda: not live.alive(), 120), "the live generation did not step down"
@@ -68,10 +82,7 @@ def test_replay_from_earliest_rebuilds_the_live_state_then_takes_over_without_ga
 
         # After the switch-over the rebuilt generation serves: every trigger gets exactly one list.
         total = first + publish(settings, stream(120, start=240))
-        consume_until(settings, "recommendations", lambda ms: len(ms) >= total, timeout=120)
-        assert process.wait_until(lambda: committed_to_end(settings, rebuilt.consumer_group("recommender")), 60)
-        recs = read_all(settings, [settings.topic("recommendations")])
-        triggers = [orjson.loads(m.value())["trigger_event_id"] for m in recs]
+        triggers = triggers_after_switch_over(settings, total)
         assert len(triggers) == len(set(triggers)) == total, "a trigger lost or published twice at the switch-over"
         assert rebuild.alive(), "the rebuilt generation keeps serving after it took over"
     finally:
@@ -87,18 +98,13 @@ def test_a_silent_rebuild_never_passes_a_lagging_live_generation_so_every_event_
     live = topology("recommender")  # starts with the whole backlog to serve
     # The rebuild starts well behind the live generation, and catches it up while it still lags.
     assert process.wait_until(lambda: lag(settings, settings.consumer_group("recommender")) <= total - 300, 120)
-    rebuild = TopologyProcess("recommender", settings, tmp_path / "replay.log", command=("replay",),
-                              options=("--from", "earliest", "--no-emit")).start()
+    rebuild = silent_replay(settings, tmp_path)
     try:
         # Silent, the rebuild runs several times the live rate: it would overtake the live
         # generation, and the events it passed before the switch-over would get no list.
         assert process.wait_until(lambda: read_generation(settings, "recommender").live == 1, 240), rebuild.log()
         assert process.wait_until(lambda: not live.alive(), 60) and live.proc.returncode == 0
-        consume_until(settings, "recommendations", lambda ms: len(ms) >= total, timeout=120)
-        rebuilt = settings.model_copy(update={"generation": 1})
-        assert process.wait_until(lambda: committed_to_end(settings, rebuilt.consumer_group("recommender")), 60)
-        triggers = [orjson.loads(m.value())["trigger_event_id"]
-                    for m in read_all(settings, [settings.topic("recommendations")])]
+        triggers = triggers_after_switch_over(settings, total)
         assert len(triggers) == len(set(triggers)) == total, "an event got no list, or two, at the switch-over"
         assert "were not published" not in rebuild.log()
     finally:
@@ -114,15 +120,10 @@ def test_a_rebuild_takes_over_from_a_stopped_live_generation_and_serves_what_it_
     assert process.wait_until(lambda: committed_to_end(settings, settings.consumer_group("recommender")), 120)
     assert live.stop() == 0
     total = served + publish(settings, stream(100, start=200))  # nobody serves these yet
-    rebuild = TopologyProcess("recommender", settings, tmp_path / "replay.log", command=("replay",),
-                              options=("--from", "earliest", "--no-emit")).start()
+    rebuild = silent_replay(settings, tmp_path)
     try:
         assert process.wait_until(lambda: read_generation(settings, "recommender").live == 1, 180), rebuild.log()
-        consume_until(settings, "recommendations", lambda ms: len(ms) >= total, timeout=120)
-        rebuilt = settings.model_copy(update={"generation": 1})
-        assert process.wait_until(lambda: committed_to_end(settings, rebuilt.consumer_group("recommender")), 60)
-        triggers = [orjson.loads(m.value())["trigger_event_id"]
-                    for m in read_all(settings, [settings.topic("recommendations")])]
+        triggers = triggers_after_switch_over(settings, total)
         assert len(triggers) == len(set(triggers)) == total, "the events the stopped generation left got no list"
     finally:
         if rebuild.alive():
