@@ -6,12 +6,13 @@
    generation keeps serving. A progress line shows the lag and events/s.
 3. With `--until`, it stops at that point and the live generation stays live. Without,
    once it is within `TAKEOVER_LAG` of the live generation's committed offsets (of the end
-   of the log where it never committed), it takes over: the record says so, the live generation's instances commit
-   and stop, and the rebuilt one publishes from the offsets they committed, so every
-   trigger event gets exactly one output. It then keeps serving. Until then a silent
-   rebuild does not pass the live generation's committed offsets: it waits there (at most
-   `MAX_LIVE_WAIT_S` per message, for a live generation that stalled) and takes over, so no
-   event falls between what the live one published and where the rebuilt one starts.
+   of the log where it never committed), it takes over: the record says so, the live
+   generation's instances commit and stop, and the rebuilt one publishes from the offsets
+   they committed, so every trigger event gets exactly one output. It then keeps serving.
+   Until then a silent rebuild does not pass the live generation's committed offsets: it
+   waits there (at most `MAX_LIVE_WAIT_S` per message, for a live generation that stalled)
+   and takes over, so no event falls between what the live one published and where the
+   rebuilt one starts.
 
 A crashed replay is resumed by running the same command again: its generation is on the
 record, and its consumer group and changelog topics kept its offsets and state.
@@ -43,7 +44,8 @@ log = logging.getLogger(__name__)
 
 #: The input topics of every replayable topology.
 INPUTS = ("clicks", "carts")
-#: Events behind the end of the log at which a rebuild is close enough to take over.
+#: Events behind the live generation (the end of the log where it never committed) at which
+#: a rebuild is close enough to take over.
 TAKEOVER_LAG = 50
 PROGRESS_EVERY_S = 1.0
 #: How often a rebuild that will take over reads the live generation's position.
@@ -152,8 +154,10 @@ class _Positions:
         """Committed offsets of this generation's group, or of `group`; partitions without one are left out."""
         consumer = self.consumer
         if group is not None:
-            consumer = self._others.get(group) or self._others.setdefault(group, Consumer(client_config(
-                self.settings, {"group.id": group, "enable.auto.commit": False})))
+            if group not in self._others:
+                self._others[group] = Consumer(client_config(self.settings, {"group.id": group,
+                                                                             "enable.auto.commit": False}))
+            consumer = self._others[group]
         return {(tp.topic, tp.partition): tp.offset
                 for tp in consumer.committed(self.partitions, timeout=10) if tp.offset >= 0}
 
@@ -231,7 +235,6 @@ class _Monitor:
         self.out = out
         self.error: Exception | None = None
         self.reached_until = False
-        self.admin = AdminClient(client_config(settings))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="replay-monitor", daemon=True)
 
@@ -280,20 +283,22 @@ class _Monitor:
                 done = sum(committed.get(tp, 0) - first.get(tp, 0) for tp in ends)
                 self._progress(done, lag, done / max(now - began, 1e-9))
                 shown = now
-            # How far it is from where the live generation is (the log's end where it never
-            # committed); a rebuild waiting there passed messages it has not committed yet.
-            live, passed = self.gate.live_upto or {}, self.gate.passed()
-            behind = sum(max(0, live.get(tp, end) - max(committed.get(tp, end), passed.get(tp, 0)))
-                         for tp, end in ends.items())
             if self.gate.until is not None:
                 if all(committed.get(tp, 0) >= bound for tp, bound in self.gate.until.items()):
                     self.reached_until = True
                     self.out.write("\nreached --until; stopping\n")
                     self.stopper.stop()
                     return
-            elif behind <= TAKEOVER_LAG or self.gate.waiting_for_live:
+            elif self._behind_live(committed, ends) <= TAKEOVER_LAG or self.gate.waiting_for_live:
                 self._take_over(committed)
                 return
+
+    def _behind_live(self, committed: dict[tuple[str, int], int], ends: dict[tuple[str, int], int]) -> int:
+        """Events between the rebuild and the live generation's committed offsets (the log's
+        end where it never committed); a waiting rebuild passed messages it has not committed."""
+        live, passed = self.gate.live_upto or {}, self.gate.passed()
+        return sum(max(0, live.get(tp, end) - max(committed.get(tp, end), passed.get(tp, 0)))
+                   for tp, end in ends.items())
 
     def _live_group(self) -> str:
         return self.settings.model_copy(update={"generation": self.record.live}).consumer_group(self.record.topology)
@@ -330,10 +335,11 @@ class _Monitor:
         self.out.flush()
 
     def _wait_until_empty(self, group: str) -> None:
+        admin = AdminClient(client_config(self.settings))
         deadline = time.monotonic() + self.gate.handover_timeout_s
         while time.monotonic() < deadline:
             try:
-                state = self.admin.describe_consumer_groups([group], request_timeout=10)[group].result().state
+                state = admin.describe_consumer_groups([group], request_timeout=10)[group].result().state
             except KafkaException:
                 return  # the group does not exist: nothing live to stop
             if state in (ConsumerGroupState.EMPTY, ConsumerGroupState.DEAD):
