@@ -107,16 +107,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_model(args: argparse.Namespace) -> int:
-    from .model_admin import all_snapshots, rollback
+    from .model_admin import all_snapshots, rollback, snapshots_of
 
     settings = settings_from(args)
     if args.action == "list":
         if args.version is not None:
             print("cartstream: error: --version is for rollback; list takes only --model", file=sys.stderr)
             return 2
-        snapshots = [s for s in all_snapshots(settings) if args.model in (None, s.model_name)]
-        if args.model is not None and not snapshots:
-            raise CartstreamError(f"no snapshots of model {args.model!r} on {settings.topic('model-snapshots')}")
+        snapshots = all_snapshots(settings) if args.model is None else snapshots_of(settings, args.model)
         print(f"{'model':<16} {'version':>7} {'examples':>9}  metrics")
         for s in snapshots:
             metrics = ", ".join(f"{k}={v:.4g}" for k, v in sorted(s.metrics.items()))

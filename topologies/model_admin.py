@@ -24,11 +24,17 @@ def all_snapshots(settings: Settings) -> list[ModelSnapshot]:
     return sorted(found, key=lambda s: (s.model_name, s.version))
 
 
-def rollback(settings: Settings, model_name: str, version: int) -> ModelSnapshot:
-    """Publish `version` of `model_name` again as its newest version; returns the new snapshot."""
+def snapshots_of(settings: Settings, model_name: str) -> list[ModelSnapshot]:
+    """The snapshots of `model_name` still on the topic, by version; CartstreamError if none."""
     versions = [s for s in all_snapshots(settings) if s.model_name == model_name]
     if not versions:
         raise CartstreamError(f"no snapshots of model {model_name!r} on {settings.topic('model-snapshots')}")
+    return versions
+
+
+def rollback(settings: Settings, model_name: str, version: int) -> ModelSnapshot:
+    """Publish `version` of `model_name` again as its newest version; returns the new snapshot."""
+    versions = snapshots_of(settings, model_name)
     chosen = next((s for s in versions if s.version == version), None)
     if chosen is None:
         known = ", ".join(str(s.version) for s in versions[-10:])
