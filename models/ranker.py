@@ -162,12 +162,18 @@ class Ranker:
         if not all(policy in listed_by for policy in POLICIES):
             return
         self.hits.append((bool(listed_by["model"]), bool(listed_by["fallback"])))
-        only_model = sum(model and not fallback for model, fallback in self.hits)
-        only_fallback = sum(fallback and not model for model, fallback in self.hits)
+        only_model, only_fallback = self.contested()
         if self.serving:
             self.serving = only_fallback - only_model <= 2 * math.sqrt(only_fallback + only_model)
         else:
             self.serving = len(self.hits) >= self.min_compared and only_model >= only_fallback
+
+    def contested(self) -> tuple[int, int]:
+        """Of the latest compared lists, how many held the item taken only in the model's
+        list, and how many only in the fallback's: the lists that tell the two apart."""
+        only_model = sum(model and not fallback for model, fallback in self.hits)
+        only_fallback = sum(fallback and not model for model, fallback in self.hits)
+        return only_model, only_fallback
 
     def learn_one(self, features: Mapping[str, float], label: int | bool) -> None:
         """Learn from one shown item: ``label`` 1 if the diner acted on it, else 0."""

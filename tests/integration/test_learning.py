@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import orjson
@@ -17,14 +18,12 @@ from cartstream.topologies.synthetic import FoodWorld
 
 from tests.integration.support import consume_until, produce, read_all
 
-# The trainer's Ranker trusts its model from this many examples on.
-TRAINED_AFTER = 500
-
 
 @pytest.fixture
 def settings(settings):
-    # Snapshots every 300 examples: a trained ranker goes live early in the stream.
-    return settings.model_copy(update={"snapshot_every": 300})
+    # Snapshots every 300 examples, and within a second of the last example: the test sees
+    # a model that has learnt everything sent so far soon after sending it.
+    return settings.model_copy(update={"snapshot_every": 300, "snapshot_interval_s": 1.0})
 
 
 def produce_in_order(settings: Settings, stream: list[tuple[str, dict]], first_ms: int) -> int:
@@ -42,34 +41,48 @@ def produce_in_order(settings: Settings, stream: list[tuple[str, dict]], first_m
     return first_ms + len(stream)
 
 
-def warm_up(settings: Settings, stream: list[tuple[str, dict]], served_share: float = 3 / 5) -> tuple[int, int]:
-    """Produce the first part of ``stream`` until the trainer publishes a model that is
-    served; returns where the rest of the stream starts and its first free timestamp.
+def warm_up(settings: Settings, stream: list[tuple[str, dict]], chunks: int = 12,
+            most: float = 3 / 4) -> tuple[int, int]:
+    """Produce ``stream`` a chunk at a time until the model the trainer learnt from all of
+    it clearly ranks better than the fallback; returns where the rest of the stream starts
+    and its first free timestamp.
 
-    Two steps: 2/5 of the stream for the trainer to publish a trained model, then up to
-    ``served_share`` of it, which the recommender ranks both ways, the model in the
-    fallback's shadow, until a snapshot says the model's lists held at least as many of the
-    items taken (over at least 50 lists: `Ranker.min_compared`). Each step is sent once the snapshot
-    it needs is out, stamped at sending: the recommender sees the tables (the model) as of
-    each event's record time, so a stream stamped before a snapshot is ranked without it.
+    Served is not enough: a model served on a tie (`Ranker.compare`) may still lose its
+    place, as early models on this stream do, and the rest would be ranked by the fallback.
+    Each chunk is sent once the trainer has learnt the one before, stamped at sending: the
+    recommender sees the tables (the model) as of each event's record time.
     """
-    trained_cut, served_cut = len(stream) * 2 // 5, int(len(stream) * served_share)
-    next_ms = produce_in_order(settings, stream[:trained_cut], int(time.time() * 1000))
-    consume_until(settings, "model-snapshots", timeout=120, done=lambda ms: any(
-        orjson.loads(m.value())["examples_seen"] >= TRAINED_AFTER for m in ms))
-    next_ms = produce_in_order(settings, stream[trained_cut:served_cut], max(next_ms, int(time.time() * 1000)))
-    consume_until(settings, "model-snapshots", timeout=120, done=lambda ms: any(served(m.value()) for m in ms))
-    return served_cut, max(next_ms, int(time.time() * 1000))
+    size, cut, next_ms = len(stream) // chunks, 0, 0
+    while cut + size <= len(stream) * most:
+        next_ms = produce_in_order(settings, stream[cut:cut + size], max(next_ms, int(time.time() * 1000)))
+        cut += size
+        if clearly_better(learnt_from_all(settings, cut)):
+            return cut, max(next_ms, int(time.time() * 1000))
+    pytest.fail(f"the model did not clearly beat the fallback within {cut} of {len(stream)} events")
 
 
-def served(snapshot: bytes) -> bool:
-    """Whether the ranker in this snapshot serves its model (it beat the fallback in its shadow)."""
-    return Ranker.loads(ModelSnapshot.from_json(snapshot).model_bytes()).serves_model
+def learnt_from_all(settings: Settings, events: int) -> Ranker:
+    """The ranker of the first snapshot that learnt every example of the first ``events`` lists."""
+    consume_until(settings, "recommendations", lambda ms: len(ms) >= events, timeout=120)
+    examples = len(read_all(settings, [settings.topic("training-examples")]))
+    snapshots = consume_until(settings, "model-snapshots", timeout=120, done=lambda ms: any(
+        orjson.loads(m.value())["examples_seen"] == examples for m in ms))
+    complete = next(s for s in map(ModelSnapshot.from_json, (m.value() for m in snapshots))
+                    if s.examples_seen == examples)
+    return Ranker.loads(complete.model_bytes())
+
+
+def clearly_better(ranker: Ranker) -> bool:
+    """Whether the ranker serves its model, whose lists held more of the items taken than
+    the fallback's by more than twice the standard deviation (the mirror of the test that
+    stops serving it)."""
+    only_model, only_fallback = ranker.contested()
+    return ranker.serves_model and only_model - only_fallback > 2 * math.sqrt(only_model + only_fallback)
 
 
 def test_learnt_ranking_beats_popularity_on_the_same_stream(settings, topology):
     world = FoodWorld.generate(seed=11, restaurants=6, diners=30)
-    stream = world.events(sessions=5)
+    stream = world.events(sessions=8)
     produce(settings, "menu-items", [(m["item_id"], m) for m in world.menu])
     for name in ("item-stats", "recommender", "trainer"):
         topology(name)
