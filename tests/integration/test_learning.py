@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import orjson
 import pytest
@@ -41,14 +42,12 @@ def produce_in_order(settings: Settings, stream: list[tuple[str, dict]], first_m
     return first_ms + len(stream)
 
 
-def warm_up(settings: Settings, stream: list[tuple[str, dict]], chunks: int = 12,
-            most: float = 3 / 4) -> tuple[int, int]:
-    """Produce ``stream`` a chunk at a time until the model the trainer learnt from all of
-    it clearly ranks better than the fallback; returns where the rest of the stream starts
-    and its first free timestamp.
+def warm_up(settings: Settings, stream: list[tuple[str, dict]], until: Callable[[Ranker], bool],
+            chunks: int = 12, most: float = 3 / 4) -> tuple[int, int]:
+    """Produce ``stream`` a chunk at a time until the ranker the trainer learnt from all of
+    it so far meets ``until``; returns where the rest of the stream starts and its first
+    free timestamp.
 
-    Served is not enough: a model served on a tie (`Ranker.compare`) may still lose its
-    place, as early models on this stream do, and the rest would be ranked by the fallback.
     Each chunk is sent once the trainer has learnt the one before, stamped at sending: the
     recommender sees the tables (the model) as of each event's record time.
     """
@@ -56,9 +55,9 @@ def warm_up(settings: Settings, stream: list[tuple[str, dict]], chunks: int = 12
     while cut + size <= len(stream) * most:
         next_ms = produce_in_order(settings, stream[cut:cut + size], max(next_ms, int(time.time() * 1000)))
         cut += size
-        if clearly_better(learnt_from_all(settings, cut)):
+        if until(learnt_from_all(settings, cut)):
             return cut, max(next_ms, int(time.time() * 1000))
-    pytest.fail(f"the model did not clearly beat the fallback within {cut} of {len(stream)} events")
+    pytest.fail(f"the trainer's model did not meet {until.__name__} within {cut} of {len(stream)} events")
 
 
 def learnt_from_all(settings: Settings, events: int) -> Ranker:
@@ -75,7 +74,12 @@ def learnt_from_all(settings: Settings, events: int) -> Ranker:
 def clearly_better(ranker: Ranker) -> bool:
     """Whether the ranker serves its model, whose lists held more of the items taken than
     the fallback's by more than twice the standard deviation (the mirror of the test that
-    stops serving it)."""
+    stops serving it).
+
+    Served is not enough to judge what it learnt: a model served on a tie (`Ranker.compare`)
+    may still lose its place, as early models on this stream do, and the rest of the stream
+    would be ranked by the fallback.
+    """
     only_model, only_fallback = ranker.contested()
     return ranker.serves_model and only_model - only_fallback > 2 * math.sqrt(only_model + only_fallback)
 
@@ -87,7 +91,7 @@ def test_learnt_ranking_beats_popularity_on_the_same_stream(settings, topology):
     for name in ("item-stats", "recommender", "trainer"):
         topology(name)
 
-    served_cut, next_ms = warm_up(settings, stream)
+    served_cut, next_ms = warm_up(settings, stream, until=clearly_better)
     # Then the rest of the stream, ranked by what it learnt.
     produce_in_order(settings, stream[served_cut:], next_ms)
     consume_until(settings, "recommendations", lambda ms: len(ms) >= len(stream), timeout=120)
