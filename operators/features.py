@@ -15,12 +15,12 @@ Examples
 >>> trending.learn_one("lassi", event_time=0)
 >>> state = UserState()
 >>> state.on_cart("add", catalog.get("curry"), quantity=1, event_time=6 * 3_600_000)
->>> lassi = Candidate(catalog.get("lassi"), ("menu",), complement_of="curry")
+>>> lassi = Candidate(catalog.get("lassi"), ("menu",), complement_of="curry", complement=0.333)
 >>> [features] = features_for([lassi], state, event_time=6 * 3_600_000, vectors=vectors, trending=trending)
 >>> {name: round(value, 3) for name, value in features.items()}  # doctest: +NORMALIZE_WHITESPACE
 {'similarity': 0.6, 'covisitation': 0.0, 'popularity': 0.693, 'category_affinity': 0.0,
  'cuisine_affinity': 1.0, 'veg_match': 0.0, 'price_fit': 0.333, 'hour_sin': 1.0,
- 'hour_cos': 0.0, 'same_restaurant': 1.0, 'complement': 1.0}
+ 'hour_cos': 0.0, 'same_restaurant': 1.0, 'complement': 0.333}
 >>> reasons_for([(lassi, features)], state=state, catalog=catalog, vectors=vectors)
 ['goes with your Butter Chicken']
 """

@@ -63,11 +63,29 @@ def test_cart_candidates_are_the_whole_available_menu_minus_the_cart():
     assert ids(generate(in_cart("curry", "naan"))) == ["biryani", "kulfi", "lassi", "raita"]
 
 
-def test_drinks_and_desserts_complement_a_main_the_cart_lacks():
-    by_id = {c.item_id: c for c in generate(in_cart("curry", "naan"))}
-    assert by_id["lassi"].complement_of == "curry"
-    assert by_id["kulfi"].complement_of == "curry"
+def test_before_any_co_visitation_drinks_and_desserts_complement_a_main_the_cart_lacks():
+    by_id = {c.item_id: c for c in generate(in_cart("curry"))}
+    assert by_id["lassi"].complement_of == by_id["kulfi"].complement_of == "curry"
+    assert by_id["lassi"].complement == pytest.approx(1 / 3)
     assert not by_id["biryani"].complement  # a second main rounds nothing off
+
+
+def test_co_visitation_teaches_which_categories_round_off_an_item():
+    covis = CoVisitation()
+    for _ in range(9):  # curry carts take a lassi, and never a dessert
+        covis.learn_one("lassi", ["curry"], 0)
+    by_id = {c.item_id: c for c in generate(in_cart("curry"), covis)}
+    assert by_id["lassi"].complement == pytest.approx((0.9 + 0.5 / 3) / 1.4)
+    assert by_id["kulfi"].complement_of is None  # 0.12: no longer "goes with your Butter Chicken"
+    assert by_id["kulfi"].complement == by_id["raita"].complement == pytest.approx(0.5 / 3 / 1.4)
+
+
+def test_a_complement_names_the_cart_item_it_rounds_off_best():
+    covis = CoVisitation()
+    covis.learn_one("kulfi", ["naan"], 0)
+    by_id = {c.item_id: c for c in generate(in_cart("curry", "naan"), covis)}
+    # Naan was once taken with a dessert (0.5), curry's usual rules give desserts a third.
+    assert (by_id["kulfi"].complement_of, by_id["kulfi"].complement) == ("naan", pytest.approx(0.5))
 
 
 def test_a_category_already_in_the_cart_is_no_complement():
@@ -216,3 +234,11 @@ def test_the_cap_gives_the_same_candidates_for_the_same_input():
     state.on_cart("add", c.get("g020"), 1, 1)
     runs = {tuple(ids(capped(state, c, vectors, cap=12, trending=trending))) for _ in range(3)}
     assert len(runs) == 1
+
+
+def test_items_of_the_same_category_are_alternatives_not_complements():
+    covis = CoVisitation()
+    for _ in range(9):  # diners compare curry with biryani, then take one of them
+        covis.learn_one("biryani", ["curry"], 0)
+    by_id = {c.item_id: c for c in generate(in_cart("curry"), covis)}
+    assert by_id["lassi"].complement == pytest.approx(1 / 3)  # the usual rules, untouched

@@ -90,7 +90,7 @@ def test_reasons_name_the_strongest_evidence():
     browsing.on_click(CURRY, 0)
     trending = Trending()
     trending.learn_one("pizza", 0)
-    assert reason(Candidate(LASSI, ("menu",), complement_of="curry"), browsing) == "goes with your Butter Chicken"
+    assert reason(Candidate(LASSI, ("menu",), complement_of="curry", complement=0.333), browsing) == "goes with your Butter Chicken"
     assert reason(Candidate(LASSI, ("covisitation",), 0.4, "curry"), browsing) == "often added with Butter Chicken"
     assert reason(Candidate(PANEER, ("ann",)), browsing) == "similar to Butter Chicken"
     assert reason(Candidate(PIZZA, ("trending",)), browsing, trending) == "popular right now"

@@ -33,7 +33,7 @@ def test_an_item_taken_though_not_shown_is_a_positive_with_the_features_it_had_t
     assert missed["trigger_event_id"] == "e1" and missed["event_time"] == T0 + 60_000
     assert list(missed["features"]) == list(FEATURE_NAMES)
     # As the list saw it: it rounded off the curry then, and it was not in the cart yet.
-    assert missed["features"]["complement"] == 1.0 and missed["features"]["same_restaurant"] == 1.0
+    assert missed["features"]["complement"] > 0 and missed["features"]["same_restaurant"] == 1.0
     assert taken.hit is False
 
 
