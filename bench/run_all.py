@@ -75,6 +75,13 @@ def index(quick: bool) -> dict:
     return script("index.py", ["--quick"], "index-quick.json") if quick else script("index.py", [], "index.json")
 
 
+def projection_rebuild(quick: bool) -> dict:
+    """How long the stream waits when the catalog crosses the projection threshold, rebuilt in
+    place or in the background (`projection_rebuild.py`: 10k vectors quick, 100k full)."""
+    sizes = ["--items", "10500", "--fit-after", "10000"] if quick else []
+    return script("projection_rebuild.py", sizes, "projection_rebuild.json")
+
+
 def memory(quick: bool) -> dict:
     """Per-user recommender state in RocksDB and in RSS, scaled to 100k users (`memory.py`)."""
     return script("memory.py", ["--users", "10000" if quick else "100000"], "memory.json")
@@ -90,6 +97,7 @@ SECTIONS: list[Section] = [
     Section("recommender_at_least_once", recommender(exactly_once=False)),
     Section("embedding", embedding),
     Section("index", index),
+    Section("projection_rebuild", projection_rebuild),
     Section("memory", memory),
     Section("replay", replay),
 ]

@@ -51,6 +51,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import orjson
@@ -66,11 +67,20 @@ from usearch.index import Index  # noqa: E402
 
 from cartstream.models.exceptions import DimensionMismatch, IndexKeyCollision, SnapshotNotFound
 
-__all__ = ["VectorIndex", "fit_projection", "item_key"]
+__all__ = ["Contents", "VectorIndex", "fit_projection", "item_key"]
 
 _INDEX_FILE = "index.usearch"
 _META_FILE = "meta.json"
 _PROJECTION_FILE = "projection.npy"
+
+
+class Contents(NamedTuple):
+    """Items with their vectors (one row each), restaurants and availability."""
+
+    ids: list[str]
+    vectors: np.ndarray | None
+    restaurants: list[str]
+    available: list[bool]
 
 
 def item_key(item_id: str) -> int:
@@ -318,12 +328,27 @@ class VectorIndex:
         ``projection`` of their vectors; ``vectors`` maps item ids to (unprojected) vectors,
         and an item it lacks is left out (a reader forgets the vector of an item deleted from
         the menu before the item's own tombstone reaches the index)."""
-        index = VectorIndex(**self._config, threads=self.threads, projection=projection)
+        return self.empty_projected(projection).filled(self.contents(vectors))
+
+    def empty_projected(self, projection: np.ndarray) -> VectorIndex:
+        """An empty index configured as this one, over ``projection``."""
+        return VectorIndex(**self._config, threads=self.threads, projection=projection)
+
+    def contents(self, vectors) -> Contents:
+        """A copy of what this index holds, with each item's vector from ``vectors`` (an item
+        missing there is left out, as in `projected`)."""
         ids = sorted(i for i in self._restaurant if i in vectors)
-        if ids:
-            index.upsert_many(ids, np.stack([vectors[i] for i in ids]), [self._restaurant[i] for i in ids],
-                              [self.is_available(i) for i in ids])
-        return index
+        stacked = np.stack([vectors[i] for i in ids]) if ids else None
+        return Contents(ids, stacked, [self._restaurant[i] for i in ids], [self.is_available(i) for i in ids])
+
+    def filled(self, contents: Contents) -> VectorIndex:
+        """This index with ``contents`` upserted."""
+        if contents.ids:
+            self.upsert_many(contents.ids, contents.vectors, contents.restaurants, contents.available)
+        return self
+
+    def restaurant_of(self, item_id: str) -> str:
+        return self._restaurant[item_id]
 
     def save(self, path: Path | str, offsets: dict[str, int]) -> None:
         """Snapshot the index, its item metadata and the input offsets it covers.

@@ -42,15 +42,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from collections.abc import Mapping
 
 import numpy as np
 
-from cartstream.models.vector_index import VectorIndex, fit_projection
+from cartstream.models.vector_index import Contents, VectorIndex, fit_projection
 from cartstream.operators.item_vectors import ItemVectors
 from cartstream.schemas import EmbeddingModel
 
-__all__ = ["ModelIndexes", "ModelStore"]
+__all__ = ["ModelIndexes", "ModelStore", "ProjectionRebuild"]
 
 log = logging.getLogger(__name__)
 
@@ -61,24 +62,78 @@ FIT_SAMPLE = 20_000
 Positions = Mapping[tuple[str, int], int]
 
 
+class ProjectionRebuild:
+    """An index built over a projection on a thread of its own, while the old one serves.
+
+    It starts from a copy of what the old index holds; the items changed after that
+    (`touched`) are copied over from the old index when the new one is taken, so the new
+    index holds exactly what the old one does at that moment.
+    """
+
+    def __init__(self, index: VectorIndex, vectors: ItemVectors, sample: np.ndarray, dims: int) -> None:
+        self.touched: set[str] = set()
+        self._built: VectorIndex | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._build, args=(index, index.contents(vectors), sample, dims),
+                                        name="projection-rebuild", daemon=True)
+        self._thread.start()
+
+    def _build(self, index: VectorIndex, contents: Contents, sample: np.ndarray, dims: int) -> None:
+        """Fit the projection on ``sample`` and index ``contents`` over it (``index`` gives
+        only its configuration)."""
+        try:
+            self._built = index.empty_projected(fit_projection(sample, dims)).filled(contents)
+        except BaseException as exc:  # handed to the thread that takes the index
+            self._error = exc
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the build ends (or ``timeout`` passes); whether it ended."""
+        self._thread.join(timeout)
+        return self.done
+
+    def take(self, index: VectorIndex, vectors: ItemVectors) -> VectorIndex:
+        """The built index, brought up to date with ``index`` (the one serving until now)."""
+        if self._error is not None:
+            raise self._error
+        kept = [item_id for item_id in sorted(self.touched) if item_id in index and item_id in vectors]
+        for item_id in self.touched.difference(kept):
+            self._built.delete(item_id)
+        if kept:  # one call: an upsert at a time costs a graph search each
+            self._built.upsert_many(kept, np.stack([vectors[i] for i in kept]), [index.restaurant_of(i) for i in kept],
+                                    [index.is_available(i) for i in kept])
+        return self._built
+
+
 @dataclasses.dataclass
 class ModelStore:
-    """The index and the exact vectors of one embedding model."""
+    """The index and the exact vectors of one embedding model.
+
+    With ``background``, the projected index is built on a thread while the unprojected one
+    keeps serving (`ProjectionRebuild`), and swapped in by the first flush after it is built;
+    without, the flush that crosses ``fit_after`` builds it, so that where the index changes
+    depends on the log alone (a replay must see the same index at the same record).
+    """
 
     index: VectorIndex
     vectors: ItemVectors
     pending: dict[str, tuple[np.ndarray, str, bool]] = dataclasses.field(default_factory=dict)
     projection_dims: int | None = None
     fit_after: int = 2_000
+    background: bool = False
+    rebuild: ProjectionRebuild | None = None
 
     def flush(self) -> None:
         """Apply the buffered upserts to the index in one call; once the store holds
         ``fit_after`` vectors, rebuild the index over a projection to ``projection_dims``
         fitted on the first (at most `FIT_SAMPLE`) rows of its vectors.
 
-        The rebuild happens once, in whichever thread flushes (under the tables' lock): at
-        100k vectors it holds the stream for the time it takes to insert them all again
-        (6.5 s here, two threads). Which vectors the projection is fitted on depends on the order
+        The rebuild happens once. In the foreground (under the tables' lock) at 100k vectors
+        it holds the stream for the time it takes to insert them all again (6.5 s here, two
+        threads). Which vectors the projection is fitted on depends on the order
         they arrived in, which a topic of several partitions does not fix; a snapshot keeps
         the projection, so a restarted reader searches the same way."""
         if self.pending:
@@ -86,11 +141,30 @@ class ModelStore:
             vectors, restaurants, available = zip(*self.pending.values())
             self.pending = {}
             self.index.upsert_many(ids, np.stack(vectors), list(restaurants), list(available))
+            if self.rebuild is not None:
+                self.rebuild.touched.update(ids)
+        if self.rebuild is not None:
+            if self.rebuild.done:
+                self.index, self.rebuild = self.rebuild.take(self.index, self.vectors), None
+                log.info("searching %d vectors projected to %d dimensions", len(self.index), self.projection_dims)
+            return
         if (self.projection_dims is not None and self.index.projection is None
                 and self.projection_dims < self.index.ndim and len(self.vectors) >= self.fit_after):
             sample = self.vectors.unit_rows(np.arange(min(self.fit_after, FIT_SAMPLE)))
-            log.info("indexing %d vectors projected to %d dimensions", len(self.vectors), self.projection_dims)
-            self.index = self.index.projected(fit_projection(sample, self.projection_dims), self.vectors)
+            log.info("indexing %d vectors projected to %d dimensions%s", len(self.vectors), self.projection_dims,
+                     " in the background" if self.background else "")
+            if self.background:
+                self.rebuild = ProjectionRebuild(self.index, self.vectors, sample, self.projection_dims)
+            else:
+                self.index = self.index.projected(fit_projection(sample, self.projection_dims), self.vectors)
+
+    def forget(self, item_id: str) -> None:
+        """Remove an item: its buffered upsert, its vector and its place in the index."""
+        self.pending.pop(item_id, None)
+        self.vectors.pop(item_id, None)
+        self.index.delete(item_id)
+        if self.rebuild is not None:
+            self.rebuild.touched.add(item_id)
 
 
 class ModelIndexes:
@@ -108,17 +182,21 @@ class ModelIndexes:
     projected_candidates
         ``candidates`` of a projected index (its order is rougher, so it takes more); None:
         the same.
+    background_projection
+        Build a projected index on a thread while the old one serves (see `ModelStore`).
     index_config
         `VectorIndex` parameters of the indexes this creates (dtype, connectivity, ...).
     """
 
     def __init__(self, topic: str, candidates: int = 100, projection_dims: int | None = None,
-                 fit_after: int = 2_000, projected_candidates: int | None = None, **index_config) -> None:
+                 fit_after: int = 2_000, projected_candidates: int | None = None,
+                 background_projection: bool = False, **index_config) -> None:
         self.topic = topic
         self.candidates = candidates
         self.projected_candidates = projected_candidates or candidates
         self.projection_dims = projection_dims
         self.fit_after = fit_after
+        self.background_projection = background_projection
         self.index_config = index_config
         self.stores: dict[str, ModelStore] = {}
         self.active: str | None = None
@@ -157,13 +235,21 @@ class ModelIndexes:
     def delete(self, item_id: str) -> None:
         """Forget an item in every model."""
         for store in self.stores.values():
-            store.pending.pop(item_id, None)
-            store.vectors.pop(item_id, None)
-            store.index.delete(item_id)
+            store.forget(item_id)
+
+    def project_in_background(self) -> None:
+        """Build projected indexes on a thread from now on (see `ModelStore`): for a reader
+        that has loaded its tables, whose stream must not wait for a rebuild. While it loads,
+        a rebuild in the foreground is faster: every vector after the crossing goes to the
+        projected index alone."""
+        self.background_projection = True
+        for store in self.stores.values():
+            store.background = True
 
     def store(self, index: VectorIndex, vectors: ItemVectors) -> ModelStore:
         """A model's store of ``index`` and ``vectors``, projecting as this was configured to."""
-        return ModelStore(index, vectors, projection_dims=self.projection_dims, fit_after=self.fit_after)
+        return ModelStore(index, vectors, projection_dims=self.projection_dims, fit_after=self.fit_after,
+                          background=self.background_projection)
 
     def control(self, record: EmbeddingModel) -> None:
         """Apply an `embedding-models` record: the model to switch to once its offsets are read.

@@ -152,6 +152,12 @@ def build(settings: Settings, gate: EmitGate = LIVE) -> Application:
     reader = tables.reader(settings, hold=True, hold_max_s=None if gate.replaying else TABLE_HOLD_S).start()
     if not reader.wait_caught_up(settings.tables_timeout_s):
         raise CartstreamError(f"global tables not loaded within {settings.tables_timeout_s:.0f}s")
+    if not gate.replaying:
+        # Live, a catalog growing past `vector_projection_after` is re-indexed on a thread
+        # while the stream goes on; a replay re-indexes at the record that crosses it, so
+        # every replay of a log searches the same index for the same event.
+        with tables.lock:
+            tables.embeddings.project_in_background()
     metrics = Metrics(NAME)
     mirror = RedisMirror(settings.redis_url, prefix=settings.topic_prefix, ttl_s=settings.redis_ttl_s,
                          on_failure=metrics.redis_errors.inc, linger_s=settings.redis_linger_s).start_catching_up()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
 from cartstream.models.vector_index import fit_projection
-from cartstream.operators.model_indexes import ModelIndexes
+from cartstream.operators.model_indexes import ModelIndexes, ProjectionRebuild
 from cartstream.schemas import EmbeddingModel
 
 TOPIC = "item-vectors"
@@ -121,3 +123,57 @@ def test_an_index_short_of_fit_after_or_of_few_dimensions_is_not_projected():
         small.upsert(f"i{i}", "a", unit(i), "r1", available=True)
         narrow.upsert(f"i{i}", "a", unit(i), "r1", available=True)
     assert small.current.index.projection is None and narrow.current.index.projection is None
+
+
+def held_rebuild(monkeypatch) -> threading.Event:
+    """Hold every background rebuild until the returned event is set."""
+    release, build = threading.Event(), ProjectionRebuild._build
+
+    def held(self, *args):
+        release.wait(10)
+        build(self, *args)
+
+    monkeypatch.setattr(ProjectionRebuild, "_build", held)
+    return release
+
+
+def test_a_background_rebuild_serves_the_old_index_and_swaps_in_every_change_made_meanwhile(monkeypatch):
+    release = held_rebuild(monkeypatch)
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((70, 8)).astype(np.float32)
+    indexes = ModelIndexes(TOPIC, projection_dims=4, fit_after=50)
+    for i, vector in enumerate(vectors[:49]):
+        indexes.upsert(f"i{i}", "a", vector, "r1", available=True)
+    indexes.flush()
+    indexes.project_in_background()  # the tables are loaded: the stream must not wait from now on
+    indexes.upsert("i49", "a", vectors[49], "r1", available=True)
+    store = indexes.current
+    assert store.rebuild is not None and store.index.projection is None  # building, the old one serves
+
+    # While it builds: new items, a deletion, an item made unavailable, one moved.
+    for i, vector in enumerate(vectors[50:], start=50):
+        indexes.upsert(f"i{i}", "a", vector, "r2", available=True)
+    indexes.delete("i7")
+    indexes.upsert("i8", "a", vectors[8], "r1", available=False)
+    indexes.upsert("i9", "a", vectors[9], "r3", available=True)
+    assert indexes.search(vectors[60], k=1)[0][0] == "i60"
+    assert indexes.current.index.projection is None
+
+    release.set()
+    assert store.rebuild.wait(10)
+    index = indexes.current.index
+    assert index.projection.shape == (8, 4) and store.rebuild is None
+    assert len(index) == 69 and "i7" not in index
+    assert not index.is_available("i8") and index.restaurant_of("i9") == "r3"
+    assert sorted(index.items_of("r2")) == sorted(f"i{i}" for i in range(50, 70))
+    unit_rows = vectors[:50] / np.linalg.norm(vectors[:50], axis=1, keepdims=True)
+    np.testing.assert_allclose(index.projection, fit_projection(unit_rows, 4), atol=1e-6)
+    assert indexes.search(vectors[60], k=1)[0] == ("i60", pytest.approx(1.0, abs=1e-5))
+
+
+def test_without_background_the_flush_that_crosses_fit_after_swaps_the_index():
+    indexes = ModelIndexes(TOPIC, projection_dims=4, fit_after=50)
+    for i in range(50):
+        indexes.upsert(f"i{i}", "a", unit(i), "r1", available=True)
+    store = indexes.current
+    assert store.rebuild is None and store.index.projection is not None
