@@ -86,7 +86,7 @@ def trained_ranker(tables: RecommenderTables, batch: list, start_ms: int, exampl
     *_, shown = loop(tables, Ranker(), batch, start_ms)
     rows = [features for listed in shown for _, features in listed["items"]]
     for features in rows[:examples]:
-        p = 0.05 + 0.4 * features["complement"] + 0.3 * max(features["similarity"], 0.0)
+        p = 0.05 + 0.4 * features["complement_strength"] + 0.3 * max(features["similarity"], 0.0)
         ranker.learn_one(features, int(rng.random() < p))
     return ranker
 

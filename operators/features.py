@@ -20,7 +20,7 @@ Examples
 >>> {name: round(value, 3) for name, value in features.items()}  # doctest: +NORMALIZE_WHITESPACE
 {'similarity': 0.6, 'covisitation': 0.0, 'popularity': 0.693, 'category_affinity': 0.0,
  'cuisine_affinity': 1.0, 'veg_match': 0.0, 'price_fit': 0.333, 'hour_sin': 1.0,
- 'hour_cos': 0.0, 'same_restaurant': 1.0, 'complement': 0.333}
+ 'hour_cos': 0.0, 'same_restaurant': 1.0, 'complement_strength': 0.333}
 >>> reasons_for([(lassi, features)], state=state, catalog=catalog, vectors=vectors)
 ['goes with your Butter Chicken']
 """
@@ -51,7 +51,7 @@ FEATURE_NAMES = (
     "hour_sin",
     "hour_cos",
     "same_restaurant",
-    "complement",
+    "complement_strength",
 )
 
 DAY_MS = 86_400_000
@@ -118,7 +118,7 @@ def feature_matrix(
         "hour_sin": math.sin(angle),
         "hour_cos": math.cos(angle),
         "same_restaurant": [i.restaurant_id == restaurant for i in items],
-        "complement": [c.complement for c in candidates],
+        "complement_strength": [c.complement for c in candidates],
     }
     matrix = np.empty((len(candidates), len(FEATURE_NAMES)))
     for n, name in enumerate(FEATURE_NAMES):

@@ -73,7 +73,7 @@ class ProjectionRebuild:
     def __init__(self, index: VectorIndex, vectors: ItemVectors, sample: np.ndarray, dims: int) -> None:
         self.touched: set[str] = set()
         self._built: VectorIndex | None = None
-        self._error: BaseException | None = None
+        self._error: Exception | None = None
         self._thread = threading.Thread(target=self._build, args=(index, index.contents(vectors), sample, dims),
                                         name="projection-rebuild", daemon=True)
         self._thread.start()
@@ -83,7 +83,7 @@ class ProjectionRebuild:
         only its configuration)."""
         try:
             self._built = index.empty_projected(fit_projection(sample, dims)).filled(contents)
-        except BaseException as exc:  # handed to the thread that takes the index
+        except Exception as exc:  # handed to the thread that takes the index
             self._error = exc
 
     @property
@@ -145,8 +145,13 @@ class ModelStore:
                 self.rebuild.touched.update(ids)
         if self.rebuild is not None:
             if self.rebuild.done:
-                self.index, self.rebuild = self.rebuild.take(self.index, self.vectors), None
-                log.info("searching %d vectors projected to %d dimensions", len(self.index), self.projection_dims)
+                rebuild, self.rebuild = self.rebuild, None
+                try:
+                    self.index = rebuild.take(self.index, self.vectors)
+                    log.info("searching %d vectors projected to %d dimensions", len(self.index), self.projection_dims)
+                except Exception:  # the unprojected index is still whole: keep searching it
+                    log.exception("projecting the index failed; it stays unprojected")
+                    self.projection_dims = None
             return
         if (self.projection_dims is not None and self.index.projection is None
                 and self.projection_dims < self.index.ndim and len(self.vectors) >= self.fit_after):

@@ -12,11 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .exceptions import CartstreamError
+from .exceptions import BrokerUnavailableError, CartstreamError
 from .registry import TOPOLOGIES
 from .settings import Settings
+from .topics import admin_client, existing_topics
 
-__all__ = ["PRODUCT_TOPOLOGIES", "ChildTopologies", "product_topologies", "run_settings"]
+__all__ = ["PRODUCT_TOPOLOGIES", "ChildTopologies", "delete_run_topics", "end_run_topics", "product_topologies",
+           "run_settings"]
 
 # A list holds about ten shown items, each one training example when the diner acts next:
 # a snapshot every 500 examples puts a trained ranker (500 examples) live within seconds.
@@ -36,6 +38,29 @@ def run_settings(settings: Settings, label: str, run_id: str, state_dir: Path) -
         "state_dir": state_dir,
         "snapshot_every": RUN_SNAPSHOT_EVERY,
     })
+
+
+def delete_run_topics(settings: Settings) -> list[str]:
+    """Delete the topics of a finished run (`run_settings`): its own, under its topic prefix,
+    and the changelogs Quix Streams made for its consumer groups, whose names hold the
+    run's group prefix; the names deleted."""
+    admin = admin_client(settings)
+    names = sorted(name for name in existing_topics(admin)
+                   if name.startswith(settings.topic_prefix) or settings.group_prefix in name)
+    for name, future in admin.delete_topics(names, operation_timeout=30).items() if names else ():
+        try:
+            future.result(timeout=60)
+        except Exception as exc:  # KafkaException or a timeout: name the topic left behind
+            raise BrokerUnavailableError(f"could not delete topic {name}: {exc}") from None
+    return names
+
+
+def end_run_topics(settings: Settings, keep: bool) -> None:
+    """After a complete run: delete its topics, or say where they are kept."""
+    if keep:
+        print(f"topics kept under {settings.topic('*')}")
+    else:
+        print(f"deleted the run's {len(delete_run_topics(settings))} topics (--keep-topics keeps them)")
 
 
 def product_topologies() -> list[str]:

@@ -189,6 +189,8 @@ def _at_least_one(text: str) -> int:
     return number
 
 
+KEEP_TOPICS_HELP = "keep the run's topics on the broker (a complete run deletes them; an incomplete one keeps them)"
+
 DEAD_LETTER_REPLAY_HELP = """\
 Re-publish the chosen dead letters to the topic and partition they came from, with their
 original key and value bytes, through an idempotent producer. Selectors combine with AND.
@@ -241,7 +243,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     if not 0 < args.rate < float("inf"):
         raise CartstreamError(f"--rate wants events per second > 0, got {args.rate:g}")
-    return run_demo(settings_from(args), users=args.users, events=args.events, rate=args.rate)
+    return run_demo(settings_from(args), users=args.users, events=args.events, rate=args.rate,
+                    keep_topics=args.keep_topics)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -263,7 +266,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not log.orders:
         raise CartstreamError(f"no orders in {args.path}")
     return run_evaluation(settings_from(args), log, rate=args.rate, json_path=args.json,
-                          label=f"{args.dataset} {args.path}")
+                          label=f"{args.dataset} {args.path}", keep_topics=args.keep_topics)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -321,6 +324,7 @@ def _add_evaluate(sub, settings: argparse.ArgumentParser) -> None:
     evaluate.add_argument("--rate", type=float, default=None,
                           help="at most this many cart events per second (default: as fast as lists come back)")
     evaluate.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON")
+    evaluate.add_argument("--keep-topics", action="store_true", help=KEEP_TOPICS_HELP)
     columns = evaluate.add_argument_group("columns of --dataset orders")
     columns.add_argument("--order-column", default="order_id", help="default order_id")
     columns.add_argument("--item-column", default="item", help="default item")
@@ -381,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--events", type=_at_least_one, default=1500,
                       help="clicks and cart events to produce (default 1500)")
     demo.add_argument("--rate", type=float, default=25.0, help="events per second (default 25)")
+    demo.add_argument("--keep-topics", action="store_true", help=KEEP_TOPICS_HELP)
     demo.set_defaults(handler=cmd_demo)
 
     _add_evaluate(sub, settings)

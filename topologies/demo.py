@@ -36,7 +36,7 @@ from ..operators.evaluation import next_action_hit_rates, percentiles
 from ..operators.online_metrics import HitRate
 from ..operators.recommend import Event
 from ..schemas import CartEvent, Click
-from .children import ChildTopologies, product_topologies, run_settings
+from .children import ChildTopologies, end_run_topics, product_topologies, run_settings
 from .clients import client_config, consume_available
 from .exceptions import CartstreamError
 from .settings import Settings
@@ -109,8 +109,9 @@ def event_of(topic: str, body: dict) -> Event:
     return Event.from_message((Click if topic == "clicks" else CartEvent).model_validate(body))
 
 
-def run_demo(settings: Settings, users: int, events: int, rate: float) -> int:
-    """Run the demo end to end; 0 when every event got its list."""
+def run_demo(settings: Settings, users: int, events: int, rate: float, keep_topics: bool = False) -> int:
+    """Run the demo end to end; 0 when every event got its list. A complete run deletes its
+    topics unless ``keep_topics``; an incomplete one keeps them, and its logs, to look into."""
     run_id = uuid.uuid4().hex[:8]
     run_dir = Path(tempfile.mkdtemp(prefix=f"cartstream-demo-{run_id}-"))
     settings = run_settings(settings, "demo", run_id, run_dir / "state")
@@ -205,8 +206,9 @@ def run_demo(settings: Settings, users: int, events: int, rate: float) -> int:
     print("\n".join(summary))
     if len(received) == len(stream):
         shutil.rmtree(run_dir, ignore_errors=True)
+        end_run_topics(settings, keep_topics)
         return 0
-    print(f"logs kept in {run_dir}")
+    print(f"logs kept in {run_dir}, topics kept under {settings.topic('*')}")
     return 1
 
 

@@ -48,7 +48,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from ..operators.datasets import OrderLog
 from ..operators.evaluation import menu_releases, percentiles, prequential_scores
 from ..operators.recommend import Event
-from .children import ChildTopologies, product_topologies, run_settings
+from .children import ChildTopologies, end_run_topics, product_topologies, run_settings
 from .clients import client_config, consume_available
 from .exceptions import CartstreamError
 from .settings import Settings
@@ -218,8 +218,9 @@ class Replay:
 
 
 def run_evaluation(settings: Settings, log: OrderLog, rate: float | None = None,
-                   json_path: Path | None = None, label: str = "orders") -> int:
-    """Replay `log` through the product topologies and report prequential scores; 0 on success."""
+                   json_path: Path | None = None, label: str = "orders", keep_topics: bool = False) -> int:
+    """Replay `log` through the product topologies and report prequential scores; 0 on success.
+    A complete run deletes its topics unless ``keep_topics``; an incomplete one keeps them."""
     run_id = uuid.uuid4().hex[:8]
     run_dir = Path(tempfile.mkdtemp(prefix=f"cartstream-eval-{run_id}-"))
     settings = run_settings(settings, "eval", run_id, run_dir / "state").model_copy(
@@ -270,8 +271,9 @@ def run_evaluation(settings: Settings, log: OrderLog, rate: float | None = None,
     complete = len(replay.lists) + len(replay.rejected) >= len(carts)
     if complete:
         shutil.rmtree(run_dir, ignore_errors=True)
+        end_run_topics(settings, keep_topics)
     else:
-        print(f"logs kept in {run_dir}")
+        print(f"logs kept in {run_dir}, topics kept under {settings.topic('*')}")
     return 0 if complete else 1
 
 

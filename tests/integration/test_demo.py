@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+from cartstream.topologies.topics import TOPICS, admin_client, existing_topics
+
 from tests.integration.support import ROOT, settings_env
 
 
@@ -25,3 +27,8 @@ def test_the_demo_runs_all_four_topologies_and_reports_rate_latency_and_hit_rate
     recommender, popularity = map(float, re.search(r"all lists \(n=\d+\)\s+([\d.]+)\s+([\d.]+)", out).groups())
     assert rate > 0 and 0 < p50 <= p99
     assert 0 <= popularity <= 1 and 0 <= recommender <= 1
+    # A complete run deletes its topics: the design's and the changelogs of its groups.
+    run = re.search(r"^cartstream demo: topics \S*(demo-[0-9a-f]+)\.\*,", out, re.M).group(1)
+    deleted = int(re.search(r"^deleted the run's (\d+) topics", out, re.M).group(1))
+    assert deleted > len(TOPICS)
+    assert [name for name in existing_topics(admin_client(settings)) if run in name] == []

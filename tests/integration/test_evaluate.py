@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import random
+import re
 import subprocess
 import sys
 
 import orjson
+
+from cartstream.topologies.topics import admin_client, existing_topics
 
 from tests.integration.support import ROOT, settings_env
 
@@ -30,7 +33,7 @@ def test_evaluate_orders_writes_a_report_with_scores_for_every_system(settings, 
 
     done = subprocess.run(
         [sys.executable, "-m", "cartstream.topologies.cli", "evaluate", "--dataset", "orders", str(path),
-         "--json", str(report_path)],
+         "--json", str(report_path), "--keep-topics"],
         cwd=ROOT, env=settings_env(settings), capture_output=True, text=True, timeout=150)
 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -47,3 +50,5 @@ def test_evaluate_orders_writes_a_report_with_scores_for_every_system(settings, 
     assert len({(report[name]["judged"], report[name]["judged_known_items"]) for name in SYSTEMS}) == 1
     assert report["cartstream"]["run"]["orders"] == 30
     assert "cartstream" in done.stdout and "co_visitation" in done.stdout
+    kept = re.search(r"^topics kept under (\S+)\*$", done.stdout, re.M).group(1)
+    assert kept + "recommendations" in existing_topics(admin_client(settings))

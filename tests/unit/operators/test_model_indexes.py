@@ -171,6 +171,22 @@ def test_a_background_rebuild_serves_the_old_index_and_swaps_in_every_change_mad
     assert indexes.search(vectors[60], k=1)[0] == ("i60", pytest.approx(1.0, abs=1e-5))
 
 
+def test_a_failed_background_rebuild_leaves_the_old_index_serving_and_is_not_retried(monkeypatch):
+    def fails(self, *args):
+        self._error = MemoryError("no room for a second graph")
+
+    monkeypatch.setattr(ProjectionRebuild, "_build", fails)
+    indexes = ModelIndexes(TOPIC, projection_dims=4, fit_after=50, background_projection=True)
+    for i in range(50):
+        indexes.upsert(f"i{i}", "a", unit(i), "r1", available=True)
+    store = indexes.current
+    assert store.rebuild.wait(10)
+    assert indexes.search(unit(7), k=1)[0][0] == "i7"  # the flush before it takes the failed build
+    assert store.rebuild is None and store.index.projection is None
+    indexes.upsert("i50", "a", unit(50), "r1", available=True)
+    assert indexes.current.rebuild is None and len(indexes.current.index) == 51
+
+
 def test_without_background_the_flush_that_crosses_fit_after_swaps_the_index():
     indexes = ModelIndexes(TOPIC, projection_dims=4, fit_after=50)
     for i in range(50):

@@ -33,7 +33,7 @@ def test_an_item_taken_though_not_shown_is_a_positive_with_the_features_it_had_t
     assert missed["trigger_event_id"] == "e1" and missed["event_time"] == T0 + 60_000
     assert list(missed["features"]) == list(FEATURE_NAMES)
     # As the list saw it: it rounded off the curry then, and it was not in the cart yet.
-    assert missed["features"]["complement"] > 0 and missed["features"]["same_restaurant"] == 1.0
+    assert missed["features"]["complement_strength"] > 0 and missed["features"]["same_restaurant"] == 1.0
     assert taken.hit is False
 
 
@@ -58,7 +58,7 @@ def test_an_item_nobody_had_taken_before_teaches_nothing():
 def test_the_positive_says_which_policies_listed_it():
     t, state = tables(), UserState()
     ranker = Ranker(min_examples=1)
-    ranker.learn_one({"complement": 1.0, "popularity": 0.0}, 1)  # trained: it ranks in the fallback's shadow
+    ranker.learn_one({"complement_strength": 1.0, "popularity": 0.0}, 1)  # trained: it ranks in the fallback's shadow
     first = recommend(state, Event("e1", T0, "u1", "add", "curry", "r1"), t, ranker, k=1)
     listed = state.shown["listed"]
     assert set(listed) == {"model", "fallback"} and first.recommendation["mode"] == "popularity"
