@@ -334,10 +334,11 @@ class VectorIndex:
         """An empty index configured as this one, over ``projection``."""
         return VectorIndex(**self._config, threads=self.threads, projection=projection)
 
-    def contents(self, vectors) -> Contents:
-        """A copy of what this index holds, with each item's vector from ``vectors`` (an item
-        missing there is left out, as in `projected`)."""
-        ids = sorted(i for i in self._restaurant if i in vectors)
+    def contents(self, vectors, only: Iterable[str] | None = None) -> Contents:
+        """A copy of what this index holds (of the items ``only``, if given), with each
+        item's vector from ``vectors`` (an item missing there is left out, as in `projected`)."""
+        held = self._restaurant if only is None else (i for i in only if i in self._restaurant)
+        ids = sorted(i for i in held if i in vectors)
         stacked = np.stack([vectors[i] for i in ids]) if ids else None
         return Contents(ids, stacked, [self._restaurant[i] for i in ids], [self.is_available(i) for i in ids])
 
@@ -346,9 +347,6 @@ class VectorIndex:
         if contents.ids:
             self.upsert_many(contents.ids, contents.vectors, contents.restaurants, contents.available)
         return self
-
-    def restaurant_of(self, item_id: str) -> str:
-        return self._restaurant[item_id]
 
     def save(self, path: Path | str, offsets: dict[str, int]) -> None:
         """Snapshot the index, its item metadata and the input offsets it covers.

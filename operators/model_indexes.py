@@ -99,13 +99,10 @@ class ProjectionRebuild:
         """The built index, brought up to date with ``index`` (the one serving until now)."""
         if self._error is not None:
             raise self._error
-        kept = [item_id for item_id in sorted(self.touched) if item_id in index and item_id in vectors]
-        for item_id in self.touched.difference(kept):
+        changed = index.contents(vectors, only=self.touched)
+        for item_id in self.touched.difference(changed.ids):
             self._built.delete(item_id)
-        if kept:  # one call: an upsert at a time costs a graph search each
-            self._built.upsert_many(kept, np.stack([vectors[i] for i in kept]), [index.restaurant_of(i) for i in kept],
-                                    [index.is_available(i) for i in kept])
-        return self._built
+        return self._built.filled(changed)  # one call: an upsert at a time costs a graph search each
 
 
 @dataclasses.dataclass
@@ -187,21 +184,18 @@ class ModelIndexes:
     projected_candidates
         ``candidates`` of a projected index (its order is rougher, so it takes more); None:
         the same.
-    background_projection
-        Build a projected index on a thread while the old one serves (see `ModelStore`).
     index_config
         `VectorIndex` parameters of the indexes this creates (dtype, connectivity, ...).
     """
 
     def __init__(self, topic: str, candidates: int = 100, projection_dims: int | None = None,
-                 fit_after: int = 2_000, projected_candidates: int | None = None,
-                 background_projection: bool = False, **index_config) -> None:
+                 fit_after: int = 2_000, projected_candidates: int | None = None, **index_config) -> None:
         self.topic = topic
         self.candidates = candidates
         self.projected_candidates = projected_candidates or candidates
         self.projection_dims = projection_dims
         self.fit_after = fit_after
-        self.background_projection = background_projection
+        self.background_projection = False  # see `project_in_background`
         self.index_config = index_config
         self.stores: dict[str, ModelStore] = {}
         self.active: str | None = None

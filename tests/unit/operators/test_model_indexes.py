@@ -164,7 +164,7 @@ def test_a_background_rebuild_serves_the_old_index_and_swaps_in_every_change_mad
     index = indexes.current.index
     assert index.projection.shape == (8, 4) and store.rebuild is None
     assert len(index) == 69 and "i7" not in index
-    assert not index.is_available("i8") and index.restaurant_of("i9") == "r3"
+    assert not index.is_available("i8") and index.items_of("r3") == ["i9"]
     assert sorted(index.items_of("r2")) == sorted(f"i{i}" for i in range(50, 70))
     unit_rows = vectors[:50] / np.linalg.norm(vectors[:50], axis=1, keepdims=True)
     np.testing.assert_allclose(index.projection, fit_projection(unit_rows, 4), atol=1e-6)
@@ -176,7 +176,8 @@ def test_a_failed_background_rebuild_leaves_the_old_index_serving_and_is_not_ret
         self._error = MemoryError("no room for a second graph")
 
     monkeypatch.setattr(ProjectionRebuild, "_build", fails)
-    indexes = ModelIndexes(TOPIC, projection_dims=4, fit_after=50, background_projection=True)
+    indexes = ModelIndexes(TOPIC, projection_dims=4, fit_after=50)
+    indexes.project_in_background()
     for i in range(50):
         indexes.upsert(f"i{i}", "a", unit(i), "r1", available=True)
     store = indexes.current
