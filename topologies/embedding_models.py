@@ -17,7 +17,7 @@ from ..schemas.embedding_model import ACTIVE_KEY
 from .clients import client_config
 from .exceptions import BrokerUnavailableError, EmbeddingModelMismatch
 from .settings import Settings
-from .topics import create_command
+from .topics import missing_topic
 
 TOPIC = "embedding-models"
 
@@ -71,7 +71,7 @@ class ModelWatch:
         metadata = self.consumer.list_topics(self.topic, timeout=10)
         topic = metadata.topics.get(self.topic)
         if topic is None or topic.error is not None:
-            raise BrokerUnavailableError(f"topic {self.topic} does not exist; run `{create_command(self.settings)}`")
+            raise missing_topic(self.settings, self.topic)
         self.consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in topic.partitions])
         pending, deadline = set(topic.partitions), time.monotonic() + timeout
         while pending:

@@ -26,7 +26,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartiti
 from .clients import client_config, consume_available
 from .exceptions import BrokerUnavailableError
 from .settings import Settings
-from .topics import create_command
+from .topics import missing_topic
 
 __all__ = ["Handler", "TableReader", "read_to_end"]
 
@@ -90,7 +90,7 @@ class TableReader:
         partitions = []
         for topic in self.handlers:
             if topic not in metadata.topics or metadata.topics[topic].error is not None:
-                raise BrokerUnavailableError(f"topic {topic} does not exist; run `{create_command(self.settings)}`")
+                raise missing_topic(self.settings, topic)
             partitions += [TopicPartition(topic, p, self.start_offsets.get((topic, p), OFFSET_BEGINNING))
                            for p in metadata.topics[topic].partitions]
         self._pending = {(tp.topic, tp.partition) for tp in partitions}

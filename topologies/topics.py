@@ -94,6 +94,11 @@ def create_command(settings: Settings) -> str:
     return "cartstream topics create" + (f" --topic-prefix {settings.topic_prefix}" if settings.topic_prefix else "")
 
 
+def missing_topic(settings: Settings, topic: str) -> BrokerUnavailableError:
+    """The error for a client that found ``topic`` (full name) missing, with the command that creates it."""
+    return BrokerUnavailableError(f"topic {topic} does not exist; run `{create_command(settings)}`")
+
+
 def require_topics(settings: Settings, specs: tuple[TopicSpec, ...] = TOPICS) -> None:
     """Fail with the command to run when any of the design's topics is missing."""
     present = existing_topics(admin_client(settings))

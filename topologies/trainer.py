@@ -25,7 +25,7 @@ from .table_reader import TableReader
 from .observability import Metrics
 from .service import serve
 from .settings import Settings
-from .topics import create_command
+from .topics import missing_topic
 
 NAME = "trainer"
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class Trainer:
     def assign(self) -> None:
         metadata = self.consumer.list_topics(self.topic, timeout=10)
         if self.topic not in metadata.topics or metadata.topics[self.topic].error is not None:
-            raise BrokerUnavailableError(f"topic {self.topic} does not exist; run `{create_command(self.settings)}`")
+            raise missing_topic(self.settings, self.topic)
         starts = self.training.begin(self.topic, sorted(metadata.topics[self.topic].partitions))
         self.consumer.assign([
             TopicPartition(self.topic, p, OFFSET_BEGINNING if start is None else start) for p, start in starts.items()
