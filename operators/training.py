@@ -39,8 +39,9 @@ class RankerTraining:
         self.rankers: dict[str, Ranker] = {}
         # The next offset to read, per partition: every model has seen everything before it.
         self.offsets: dict[tuple[str, int], int] = {}
-        # Per model, the offsets its snapshot covered when the trainer resumed from it.
-        self.resumed_at: dict[str, dict[tuple[str, int], int]] = {}
+        # Per model, the next offset it has not learnt: from its snapshot when resumed, then
+        # past every example it learns. Guards against learning an example twice after a rewind.
+        self.covered: dict[str, dict[tuple[str, int], int]] = {}
         self.since_snapshot: dict[str, int] = {}
         self.last_event_time: dict[str, int] = {}
 
@@ -50,14 +51,26 @@ class RankerTraining:
         ranker.version = snapshot.version
         self.rankers[snapshot.model_name] = ranker
         self.last_event_time[snapshot.model_name] = snapshot.created_event_time
-        self.resumed_at[snapshot.model_name] = {(o.topic, o.partition): o.offset for o in snapshot.input_offsets}
+        self.covered[snapshot.model_name] = {(o.topic, o.partition): o.offset for o in snapshot.input_offsets}
+
+    def rewind(self, snapshot: ModelSnapshot) -> dict[tuple[str, int], int]:
+        """After `resume(snapshot)`: the partitions to read again from the snapshot's offsets.
+
+        A snapshot adopted while running (a rollback, a replayed model) may cover less than
+        has been read: the examples after its offsets went into the model it replaces, so
+        they are read again and learnt by it. Other models skip what they learnt already.
+        """
+        back = {(o.topic, o.partition): o.offset for o in snapshot.input_offsets
+                if self.offsets.get((o.topic, o.partition), o.offset) > o.offset}
+        self.offsets.update(back)
+        return back
 
     def begin(self, topic: str, partitions: list[int]) -> dict[int, int | None]:
         """Where to start reading each partition: the oldest point a resumed model still
         needs, or None (the beginning) where some model has no position."""
         starts = {}
         for partition in partitions:
-            positions = [covered.get((topic, partition)) for covered in self.resumed_at.values()]
+            positions = [covered.get((topic, partition)) for covered in self.covered.values()]
             start = None if not positions or None in positions else min(positions)
             if start is not None:
                 self.offsets[(topic, partition)] = start
@@ -76,8 +89,10 @@ class RankerTraining:
         """
         name = example["model_name"]
         self.skip(topic, partition, offset)
-        if offset < self.resumed_at.get(name, {}).get((topic, partition), 0):
+        covered = self.covered.setdefault(name, {})
+        if offset < covered.get((topic, partition), 0):
             return []
+        covered[(topic, partition)] = offset + 1
         ranker = self.rankers.setdefault(name, Ranker())
         if example.get("listed_by"):
             ranker.compare(example["listed_by"])
@@ -91,8 +106,11 @@ class RankerTraining:
         return sorted(name for name, n in self.since_snapshot.items() if n > 0)
 
     def snapshot(self, name: str) -> ModelSnapshot:
-        """A new version of model `name`, covering every offset learnt so far."""
+        """A new version of model `name`, covering every offset learnt so far (by it, or read
+        by the trainer: after a rewind the model may have learnt beyond what is read)."""
         ranker = self.rankers[name]
+        covered = self.covered.get(name, {})
+        offsets = {tp: max(self.offsets.get(tp, 0), covered.get(tp, 0)) for tp in {*self.offsets, *covered}}
         ranker.version += 1
         self.since_snapshot[name] = 0
         return ModelSnapshot.from_model_bytes(
@@ -102,5 +120,5 @@ class RankerTraining:
             created_event_time=self.last_event_time[name],
             examples_seen=ranker.examples_seen,
             metrics=ranker.metrics(),
-            input_offsets=[{"topic": t, "partition": p, "offset": o} for (t, p), o in sorted(self.offsets.items())],
+            input_offsets=[{"topic": t, "partition": p, "offset": o} for (t, p), o in sorted(offsets.items())],
         )

@@ -275,6 +275,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from .replay import abandon, replay
 
     settings = settings_from(args)
+    if args.topology == "trainer":
+        return _replay_trainer(settings, args)
     if args.abandon:
         dropped = abandon(settings, args.topology)
         print(f"no rebuild of {args.topology} is under way" if dropped is None else
@@ -289,11 +291,32 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay_trainer(settings, args: argparse.Namespace) -> int:
+    from . import logs
+    from .log_points import parse_point
+    from .trainer_replay import replay_trainer
+
+    if args.abandon:
+        raise CartstreamError("a trainer replay has nothing to abandon: it publishes only once it is complete")
+    if args.until is not None or args.emit:
+        raise CartstreamError("a trainer replay runs to the end of training-examples and publishes once, when "
+                              "complete (no --until, no --emit); `cartstream model rollback` serves an older version")
+    start = parse_point(getattr(args, "from"))
+    logs.configure("replay-trainer")
+    for snapshot in replay_trainer(settings, start):
+        print(f"published {snapshot.model_name} version {snapshot.version}: {snapshot.examples_seen:,} examples "
+              f"from {start.describe()}")
+    return 0
+
+
 REPLAY_HELP = """\
 Rebuild a topology's state by replaying its input log (clicks, carts) under a new
 consumer-group generation, with fresh state. The live generation keeps serving until the
 rebuilt one has caught up and takes over; with --until the replay stops there and the live
 generation stays. Running the same command after a crash resumes the rebuild.
+
+`replay trainer` learns every model again from training-examples (from --from to the end
+of the log) and publishes each as its newest version; a running trainer adopts it.
 """
 
 
@@ -301,7 +324,7 @@ def _add_replay(sub, settings: argparse.ArgumentParser) -> None:
     replay = sub.add_parser("replay", parents=[settings], help="rebuild a topology's state from its input log",
                             description=REPLAY_HELP)
     # No argparse choices: the trainer and the embedder get an explanation, not just a refusal.
-    replay.add_argument("topology", metavar="TOPOLOGY", help=f"one of {', '.join(REPLAYABLE)}")
+    replay.add_argument("topology", metavar="TOPOLOGY", help=f"one of {', '.join(REPLAYABLE)}, trainer")
     replay.add_argument("--from", default="earliest", metavar="POINT",
                         help="earliest (default), an ISO-8601 record time, or topic:partition:offset[,...]")
     replay.add_argument("--until", metavar="POINT", help="stop at this record time or topic:partition:offset[,...]")

@@ -46,9 +46,15 @@ def rollback(settings: Settings, model_name: str, version: int) -> ModelSnapshot
         metrics={**chosen.metrics, "rollback_of_version": float(version)},
         input_offsets=[o.model_dump() for o in newest.input_offsets],
     )
+    return publish_snapshots(settings, [restored])[0]
+
+
+def publish_snapshots(settings: Settings, snapshots: list[ModelSnapshot]) -> list[ModelSnapshot]:
+    """Publish snapshots made outside the trainer (a rollback, a replay); wait for the broker."""
     producer = Producer(client_config(settings, {"enable.idempotence": True,
                          "message.max.bytes": 4 * 1024 * 1024}))
-    producer.produce(settings.topic("model-snapshots"), key=model_name, value=restored.to_json())
+    for snapshot in snapshots:
+        producer.produce(settings.topic("model-snapshots"), key=snapshot.model_name, value=snapshot.to_json())
     if producer.flush(30) != 0:
-        raise CartstreamError("the broker did not acknowledge the rollback snapshot within 30s")
-    return restored
+        raise CartstreamError("the broker did not acknowledge the model snapshots within 30s")
+    return snapshots

@@ -110,9 +110,9 @@ def require_replayable(topology: str) -> None:
     """Raise CartstreamError, saying why, unless `topology` can be replayed."""
     if topology in REPLAYABLE:
         return
-    why = (f"{topology} runs a loop of its own and cannot be replayed (the trainer resumes from model-snapshots, "
-           "the embedder from item-vectors)" if topology in TOPOLOGIES else f"unknown topology {topology!r}")
-    raise CartstreamError(f"{why}; replay one of {', '.join(REPLAYABLE)}")
+    why = ("the embedder is not replayed: `cartstream embed --rebuild` embeds the whole catalog again"
+           if topology in TOPOLOGIES else f"unknown topology {topology!r}")
+    raise CartstreamError(f"{why}; replay one of {', '.join(REPLAYABLE)}, trainer")
 
 
 def abandon(settings: Settings, topology: str) -> GenerationRecord | None:

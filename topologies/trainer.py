@@ -63,6 +63,10 @@ class LatestSnapshots:
         self.reader.stop()
 
 
+def _describe(offsets: dict[tuple[str, int], int]) -> str:
+    return ",".join(f"{t}:{p}:{o}" for (t, p), o in sorted(offsets.items()))
+
+
 def latest_snapshots(settings: Settings) -> dict[str, ModelSnapshot]:
     """The newest snapshot of every model name, read once."""
     snapshots = LatestSnapshots(settings).start()
@@ -81,7 +85,6 @@ class Trainer:
         self.training = RankerTraining(snapshot_every=settings.snapshot_every)
         # Kept running: a rollback published by `cartstream model rollback` is adopted live.
         self.snapshots = LatestSnapshots(settings).start()
-        self._adopt_newer_snapshots()
         self.topic = settings.topic("training-examples")
         self.consumer = Consumer(client_config(settings, {
             "group.id": settings.consumer_group(NAME),
@@ -92,13 +95,20 @@ class Trainer:
                                   "message.max.bytes": 4 * 1024 * 1024}))
         self.stopping = threading.Event()
         self.published: list[ModelSnapshot] = []
+        self._adopt_newer_snapshots()
 
     def _adopt_newer_snapshots(self) -> None:
+        """Continue each model from a newer snapshot than its own (a rollback, a replayed
+        model), reading again what was read past the snapshot's offsets."""
         for name, snapshot in self.snapshots.get().items():
             ranker = self.training.rankers.get(name)
             if ranker is None or snapshot.version > ranker.version:
                 self.training.resume(snapshot)
-                log.info("continuing %s from version %d", name, snapshot.version)
+                back = self.training.rewind(snapshot)
+                for (topic, partition), offset in sorted(back.items()):
+                    self.consumer.seek(TopicPartition(topic, partition, offset))
+                log.info("continuing %s from version %d%s", name, snapshot.version,
+                         f", reading again from {_describe(back)}" if back else "")
 
     def assign(self) -> None:
         metadata = self.consumer.list_topics(self.topic, timeout=10)
@@ -116,9 +126,10 @@ class Trainer:
         try:
             while not self.stopping.is_set():
                 messages = self.consumer.consume(num_messages=500, timeout=0.5)
-                self._adopt_newer_snapshots()
                 for msg in messages:
                     self._learn(msg)
+                # After the batch: a rewind seeks, and must not be followed by older reads.
+                self._adopt_newer_snapshots()
                 now = time.monotonic()
                 if messages:
                     last_message = now

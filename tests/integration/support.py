@@ -63,6 +63,15 @@ def consume_until(
     return messages
 
 
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Poll `condition` until it holds; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout}s")
+        time.sleep(0.05)
+
+
 def read_all(settings, names: list[str]) -> list:
     """Every committed message of topics `names` (full names), from the start to their current end."""
     consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": "test-read-all",

@@ -32,7 +32,7 @@ def test_a_different_replay_while_one_is_under_way_is_refused_with_the_way_out()
 def test_replaying_a_topology_without_replayable_state_is_a_one_line_error(capsys):
     from cartstream.topologies.cli import main
 
-    assert main(["replay", "trainer"]) == 1
+    assert main(["replay", "embedder"]) == 1
     assert capsys.readouterr().err.strip().count("\n") == 0
 
 
@@ -42,3 +42,12 @@ def test_superseded_generations_are_the_ones_neither_live_nor_rebuilding():
     rebuilding = record.starting_rebuild(start="earliest", until=None, emit=False)
     assert [rebuilding.superseded(g) for g in (1, 3)] == [False, False]
     assert [rebuilding.taking_over().superseded(g) for g in (1, 3)] == [True, False]
+
+
+@pytest.mark.parametrize("flags", [["--until", "2026-11-25T10:00:00Z"], ["--emit"], ["--abandon"]])
+def test_a_trainer_replay_refuses_what_it_does_not_do_in_one_line(capsys, flags):
+    from cartstream.topologies.cli import main
+
+    assert main(["replay", "trainer", *flags]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "trainer replay" in error
