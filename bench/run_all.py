@@ -92,6 +92,11 @@ def replay(quick: bool) -> dict:
     return script("replay.py", ["--quick"] if quick else [], "replay.json")
 
 
+def trainer_replay(quick: bool) -> dict:
+    """`cartstream replay trainer` against the live trainer's rate (`trainer_replay.py`)."""
+    return script("trainer_replay.py", ["--examples", "2000" if quick else "20000"], "trainer_replay.json")
+
+
 SECTIONS: list[Section] = [
     Section("recommender_exactly_once", recommender(exactly_once=True)),
     Section("recommender_at_least_once", recommender(exactly_once=False)),
@@ -100,6 +105,7 @@ SECTIONS: list[Section] = [
     Section("projection_rebuild", projection_rebuild),
     Section("memory", memory),
     Section("replay", replay),
+    Section("trainer_replay", trainer_replay),
 ]
 
 
