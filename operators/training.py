@@ -93,7 +93,9 @@ class RankerTraining:
         if offset < covered.get((topic, partition), 0):
             return []
         covered[(topic, partition)] = offset + 1
-        ranker = self.rankers.setdefault(name, Ranker())
+        ranker = self.rankers.get(name)
+        if ranker is None:  # not setdefault: a Ranker is too dear to build for every example
+            ranker = self.rankers[name] = Ranker()
         if example.get("listed_by"):
             ranker.compare(example["listed_by"])
         ranker.learn_one(example["features"], example["label"])

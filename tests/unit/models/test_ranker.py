@@ -111,6 +111,26 @@ def test_the_comparison_follows_the_latest_lists():
     assert ranker.serves_model
 
 
+def test_contested_counts_only_the_lists_in_the_window():
+    ranker = Ranker(hits_window=4)
+    for model, fallback in [(True, False), (False, True), (True, True), (False, False), (False, True), (False, True)]:
+        ranker.compare({"model": model, "fallback": fallback})
+    assert ranker.contested() == (0, 2)  # the window holds the last four
+    ranker.compare({"model": True, "fallback": False})
+    assert ranker.contested() == (1, 2)
+
+
+def test_a_ranker_pickled_without_the_counts_recounts_its_window():
+    ranker = Ranker(hits_window=4)
+    for hit in [(True, False), (False, True), (False, True)]:
+        ranker.compare({"model": hit[0], "fallback": hit[1]})
+    state = ranker.__getstate__()
+    del state["_only_model"], state["_only_fallback"]
+    older = Ranker.__new__(Ranker)
+    older.__setstate__(state)
+    assert older.contested() == (1, 2)
+
+
 def test_an_untrained_ranker_lists_only_the_fallback():
     assert Ranker().lists(*matrix(), k=2).listed == {"fallback": ["b", "a"]}
 
