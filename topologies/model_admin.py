@@ -50,11 +50,25 @@ def rollback(settings: Settings, model_name: str, version: int) -> ModelSnapshot
 
 
 def publish_snapshots(settings: Settings, snapshots: list[ModelSnapshot]) -> list[ModelSnapshot]:
-    """Publish snapshots made outside the trainer (a rollback, a replay); wait for the broker."""
+    """Publish snapshots made outside the trainer (a rollback, a replay); wait for the broker.
+
+    Raises CartstreamError if the broker refused one, or if a running trainer published a
+    different snapshot under the same version meanwhile (its own, or the one published here,
+    might then be ignored: the trainer adopts only a higher version).
+    """
+    refused: list[str] = []
     producer = Producer(client_config(settings, {"enable.idempotence": True,
                          "message.max.bytes": 4 * 1024 * 1024}))
     for snapshot in snapshots:
-        producer.produce(settings.topic("model-snapshots"), key=snapshot.model_name, value=snapshot.to_json())
+        producer.produce(settings.topic("model-snapshots"), key=snapshot.model_name, value=snapshot.to_json(),
+                         on_delivery=lambda error, _msg: error is not None and refused.append(error.str()))
     if producer.flush(30) != 0:
         raise CartstreamError("the broker did not acknowledge the model snapshots within 30s")
+    if refused:
+        raise CartstreamError(f"the broker refused a model snapshot: {refused[0]}")
+    ours = {(s.model_name, s.version): s.sha256 for s in snapshots}
+    for other in all_snapshots(settings):
+        if ours.get((other.model_name, other.version), other.sha256) != other.sha256:
+            raise CartstreamError(f"a running trainer published {other.model_name} version {other.version} too, "
+                                  "meanwhile; run the command again")
     return snapshots

@@ -90,11 +90,15 @@ class Trainer:
             "group.id": settings.consumer_group(NAME),
             "enable.auto.commit": False,
             "isolation.level": "read_committed",
+            # A snapshot's offsets deleted by retention meanwhile: learn from the oldest record
+            # left, not from the end (the per-model guard keeps anything from being learnt twice).
+            "auto.offset.reset": "earliest",
         }))
         self.producer = Producer(client_config(settings, {"enable.idempotence": True,
                                   "message.max.bytes": 4 * 1024 * 1024}))
         self.stopping = threading.Event()
         self.published: list[ModelSnapshot] = []
+        self.read_to: dict[tuple[str, int], int] = {}  # past the furthest record read, per partition
         self._adopt_newer_snapshots()
 
     def _adopt_newer_snapshots(self) -> None:
@@ -147,13 +151,19 @@ class Trainer:
     def _learn(self, msg) -> None:
         if msg.error() is not None:
             raise BrokerUnavailableError(f"reading {msg.topic()}: {msg.error().str()}")
+        where = (msg.topic(), msg.partition())
+        # Read again after a rewind: learnt by the adopted model only, not counted or dead-lettered twice.
+        again = msg.offset() < self.read_to.get(where, 0)
+        self.read_to[where] = max(self.read_to.get(where, 0), msg.offset() + 1)
         try:
             example = TrainingExample.from_json(msg.value())
         except ValidationError as exc:
-            self._dead_letter(msg, f"schema violation: {exc.errors()[0]['msg']}")
+            if not again:
+                self._dead_letter(msg, f"schema violation: {exc.errors()[0]['msg']}")
             self.training.skip(msg.topic(), msg.partition(), msg.offset())
             return
-        self.metrics.events.labels(self.topic).inc()
+        if not again:
+            self.metrics.events.labels(self.topic).inc()
         due = self.training.learn(example.model_dump(), msg.topic(), msg.partition(), msg.offset())
         self.publish(due)
 

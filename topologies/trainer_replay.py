@@ -43,6 +43,8 @@ def replay_trainer(settings: Settings, start: LogPoint, out: TextIO = sys.stderr
         "enable.auto.commit": False,
         "isolation.level": "read_committed",
         "enable.partition.eof": True,
+        # Records deleted by retention since the bounds were read: start at the oldest left.
+        "auto.offset.reset": "earliest",
     }))
     # No snapshot is due on the way: the models are published once, when they are whole.
     training = RankerTraining(snapshot_every=0)
@@ -81,6 +83,11 @@ def _bounds(consumer: Consumer, settings: Settings, topic: str,
         if settings.topic(name) != topic and name != topic or partition not in ends:
             raise CartstreamError(f"{name}:{partition} is not a partition of {topic}; the trainer's input "
                                   f"partitions are {', '.join(f'training-examples:{p}' for p in partitions)}")
+        low, high = marks[partition]
+        if not low <= offset <= high:
+            # A snapshot claiming an offset the log does not hold would make trainers skip examples.
+            raise CartstreamError(f"{name}:{partition}:{offset} is outside the log, which holds offsets "
+                                  f"{low} to {high} of that partition")
         named[partition] = offset
     return {p: named.get(p, low) for p, (low, _) in marks.items()}, ends
 

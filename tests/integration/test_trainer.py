@@ -7,12 +7,15 @@ import io
 import threading
 
 import orjson
+import pytest
 
 from cartstream.models.ranker import Ranker
 from cartstream.schemas import ModelSnapshot
+
 from cartstream.topologies.cli import main
+from cartstream.topologies.exceptions import CartstreamError
 from cartstream.topologies.log_points import parse_point
-from cartstream.topologies.model_admin import all_snapshots, rollback
+from cartstream.topologies.model_admin import all_snapshots, publish_snapshots, rollback
 from cartstream.topologies.trainer import Trainer, latest_snapshots
 from cartstream.topologies.trainer_replay import replay_trainer
 
@@ -134,16 +137,38 @@ def test_a_replayed_trainer_publishes_the_same_model_and_the_live_trainer_learns
         assert sum(o.offset for o in snapshot.input_offsets) == 131, "it covers the whole log, the bad record too"
     assert {name: s.version for name, s in latest_snapshots(tuned).items()} == {"ranker": 3, "ranker-b": 2}
 
-    # Replayed from the 60th example of "ranker" while a trainer runs: it adopts the model of
-    # the last 40 and learns on from there.
+    # Replayed from the 60th example of "ranker" while a trainer runs, which reads 10 new
+    # examples before the replay publishes: it adopts the model of examples 60-99, learns the
+    # 10 again into it, and learns on from there.
     live = LiveTrainer(tuned)
     wait_until(lambda: live.ranker("ranker") is not None and live.ranker("ranker").version == 3, "live on version 3")
+
+    class NewExamplesBeforePublishing(io.StringIO):
+        def write(self, text: str) -> int:
+            if not self.getvalue():  # the replay's first progress line: its bounds are set
+                produce(tuned, "training-examples", examples("ranker", 100, 10))
+                wait_until(lambda: live.ranker("ranker").examples_seen == 110, "the live trainer read the 10")
+            return super().write(text)
+
     # Version 2 was published right after the 100th example of "ranker", the first records of its partition.
     partition = next(o.partition for o in before["ranker"].input_offsets if o.offset == 100)
-    recent = replay_trainer(tuned, parse_point(f"training-examples:{partition}:60"), out=io.StringIO())
+    recent = replay_trainer(tuned, parse_point(f"training-examples:{partition}:60"), out=NewExamplesBeforePublishing())
     assert [(s.model_name, s.version, s.examples_seen) for s in recent][0] == ("ranker", 4, 40)
-    wait_until(lambda: live.ranker("ranker").version == 4, "the replayed version adopted")
-    produce(tuned, "training-examples", examples("ranker", 100, 10))
-    wait_until(lambda: live.ranker("ranker").examples_seen == 50, "the 10 new examples learnt by the replayed model")
+    wait_until(lambda: live.ranker("ranker").version == 4 and live.ranker("ranker").examples_seen == 50,
+               "the replayed version adopted, and the 10 read past its offsets learnt again by it")
     assert [(s.model_name, s.version, s.examples_seen) for s in live.stop() if s.model_name == "ranker"] == [
         ("ranker", 5, 50)]
+
+
+def test_a_trainer_replay_refuses_offsets_outside_the_log_and_a_version_published_twice(settings):
+    produce(settings, "training-examples", examples("ranker", 0, 10))
+    with pytest.raises(CartstreamError, match="outside the log"):
+        replay_trainer(settings, parse_point("training-examples:0:100000"), out=io.StringIO())
+
+    [replayed] = replay_trainer(settings, parse_point("earliest"), out=io.StringIO())
+    # A running trainer publishes its own version 2 just before a replay publishes one.
+    publish_snapshots(settings, [ModelSnapshot.from_model_bytes(
+        Ranker().dumps(), model_name="ranker", version=2, created_event_time=BASE_TIME, examples_seen=0,
+        metrics={}, input_offsets=[])])
+    with pytest.raises(CartstreamError, match="ranker version 2 too"):
+        publish_snapshots(settings, [replayed.model_copy(update={"version": 2})])
