@@ -94,7 +94,7 @@ def replay(quick: bool) -> dict:
 
 def trainer_replay(quick: bool) -> dict:
     """`cartstream replay trainer` against the live trainer's rate (`trainer_replay.py`)."""
-    return script("trainer_replay.py", ["--examples", "2000" if quick else "20000"], "trainer_replay.json")
+    return script("trainer_replay.py", ["--examples", "5000" if quick else "100000"], "trainer_replay.json")
 
 
 SECTIONS: list[Section] = [

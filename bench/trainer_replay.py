@@ -13,7 +13,7 @@ each and writes ``bench/results/trainer_replay.json``.
 
 Usage::
 
-    .venv/bin/python bench/trainer_replay.py [--examples 20000]
+    .venv/bin/python bench/trainer_replay.py [--examples 100000]
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def publish_examples(settings: Settings, count: int, seed: int = 5) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, default=20_000, help="backlog size (default 20000)")
+    parser.add_argument("--examples", type=int, default=100_000, help="backlog size (default 100000)")
     args = parser.parse_args()
     run_id = uuid.uuid4().hex[:8]
     settings = Settings().model_copy(update={"topic_prefix": f"bench-trainer-{run_id}.",
