@@ -253,6 +253,8 @@ class _Monitor:
 
     def superseded(self) -> None:
         """Another generation went live or the rebuild was abandoned: stop this one."""
+        if self.reached_until:
+            return  # the rebuild finished itself at --until, and recorded so: nothing superseded it
         self.out.write(f"\ngeneration {self.record.rebuild and self.record.rebuild['generation']} was superseded; "
                        "stopping\n")
         self._stop.set()

@@ -155,6 +155,7 @@ def test_replay_until_an_offset_stops_there_and_leaves_the_live_generation(setti
     rebuild = TopologyProcess("recommender", settings, tmp_path / "replay.log", command=("replay",),
                               options=("--until", "clicks:0:5", "--emit")).start()  # as the README writes it
     assert rebuild.proc.wait(120) == 0, rebuild.log()
+    assert "reached --until" in rebuild.log() and "superseded" not in rebuild.log(), "it finished, it was not superseded"
     record = read_generation(settings, "recommender")
     assert (record.live, record.newest, record.rebuild) == (0, 1, None)
     rebuilt = settings.model_copy(update={"generation": 1})
