@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 
 from .exceptions import CartstreamError
 
-__all__ = ["LogPoint", "parse_point"]
+__all__ = ["LogPoint", "parse_point", "require_in_log"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +65,19 @@ def parse_point(text: str) -> LogPoint:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return LogPoint("time", time_ms=int(moment.timestamp() * 1000))
+
+
+def require_in_log(topic: str, partition: int, offset: int, low: int, high: int) -> None:
+    """Raise CartstreamError unless ``offset`` lies within what the log of that partition holds.
+
+    >>> require_in_log("clicks", 0, 1200, 0, 900)
+    Traceback (most recent call last):
+    ...
+    cartstream.topologies.exceptions.CartstreamError: clicks:0:1200 is outside the log, which holds offsets 0 to 900 of that partition
+    """
+    if not low <= offset <= high:
+        raise CartstreamError(f"{topic}:{partition}:{offset} is outside the log, which holds offsets {low} to {high} "
+                              "of that partition")
 
 
 def _parse_offsets(text: str) -> dict[tuple[str, int], int]:

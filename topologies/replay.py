@@ -34,7 +34,7 @@ from .clients import client_config, commit_offsets
 from .emit_gate import ReplayGate
 from .exceptions import CartstreamError
 from .generations import GenerationRecord, GenerationWatch, write_generation
-from .log_points import LogPoint
+from .log_points import LogPoint, require_in_log
 from .registry import REPLAYABLE, TOPOLOGIES, topology_module
 from .settings import Settings
 
@@ -213,8 +213,16 @@ class _Positions:
         return last
 
     def commit_start(self, start: LogPoint) -> None:
-        """Set the new group's offsets to `start`, before any instance of it runs."""
+        """Set the new group's offsets to `start`, before any instance of it runs.
+
+        Offsets `start` names must lie within the log: one past its end would be reset by the
+        consumer to the earliest record, a replay of everything nobody asked for.
+        """
         offsets = self.resolve(start)
+        for (topic, partition), offset in start.offsets.items():
+            full = self.settings.topic(topic) if topic in INPUTS else topic
+            low, high = self.consumer.get_watermark_offsets(TopicPartition(full, partition), timeout=10, cached=False)
+            require_in_log(topic, partition, offset, low, high)
         commit_offsets(self.consumer, [TopicPartition(t, p, o) for (t, p), o in offsets.items()])
 
     def close(self) -> None:

@@ -24,7 +24,7 @@ from ..operators.training import RankerTraining
 from ..schemas import ModelSnapshot, TrainingExample
 from .clients import client_config
 from .exceptions import BrokerUnavailableError, CartstreamError
-from .log_points import LogPoint
+from .log_points import LogPoint, require_in_log
 from .model_admin import publish_snapshots
 from .settings import Settings
 from .topics import missing_topic
@@ -83,11 +83,8 @@ def _bounds(consumer: Consumer, settings: Settings, topic: str,
         if settings.topic(name) != topic and name != topic or partition not in ends:
             raise CartstreamError(f"{name}:{partition} is not a partition of {topic}; the trainer's input "
                                   f"partitions are {', '.join(f'training-examples:{p}' for p in partitions)}")
-        low, high = marks[partition]
-        if not low <= offset <= high:
-            # A snapshot claiming an offset the log does not hold would make trainers skip examples.
-            raise CartstreamError(f"{name}:{partition}:{offset} is outside the log, which holds offsets "
-                                  f"{low} to {high} of that partition")
+        # A snapshot claiming an offset the log does not hold would make trainers skip examples.
+        require_in_log(name, partition, offset, *marks[partition])
         named[partition] = offset
     return {p: named.get(p, low) for p, (low, _) in marks.items()}, ends
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import signal
 
 import orjson
+import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from cartstream.compose import process
+from cartstream.topologies.exceptions import CartstreamError
 from cartstream.topologies.generations import read_generation
+from cartstream.topologies.log_points import parse_point
+from cartstream.topologies.replay import replay
 from cartstream.topologies.topics import admin_client
 
 from tests.integration.catalog import catalog
@@ -215,3 +219,11 @@ def test_a_replay_killed_mid_way_resumes_its_generation_and_rebuilds_the_same_st
     lists = read_all(settings, [settings.topic("recommendations")])
     assert len(lists) == 2 * total
     assert len({(dict(m.headers())["generation"], m.value()) for m in lists}) == 2 * total
+
+
+def test_a_replay_from_an_offset_past_the_log_is_refused_and_leaves_no_rebuild(settings):
+    publish(settings, stream(3))
+    ends = sum(1 for m in read_all(settings, [settings.topic("clicks")]) if m.partition() == 0)
+    with pytest.raises(CartstreamError, match=f"clicks:0:{ends + 1200} is outside the log"):
+        replay(settings, "recommender", parse_point(f"clicks:0:{ends + 1200}"), None, emit=False)
+    assert read_generation(settings, "recommender").rebuild is None
