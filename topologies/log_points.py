@@ -23,11 +23,14 @@ LogPoint(kind='earliest', time_ms=None, offsets={})
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime, timezone
+
+from confluent_kafka import Consumer, TopicPartition
 
 from .exceptions import CartstreamError
 
-__all__ = ["LogPoint", "parse_point", "require_in_log"]
+__all__ = ["LogPoint", "parse_point", "require_in_log", "resolve_point"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +81,35 @@ def require_in_log(topic: str, partition: int, offset: int, low: int, high: int)
     if not low <= offset <= high:
         raise CartstreamError(f"{topic}:{partition}:{offset} is outside the log, which holds offsets {low} to {high} "
                               "of that partition")
+
+
+def resolve_point(consumer: Consumer, partitions: list[TopicPartition], point: LogPoint,
+                  full_name: Callable[[str], str], *, start: bool) -> dict[tuple[str, int], int]:
+    """`point` as an offset per partition of ``partitions``, read from the broker.
+
+    ``full_name`` turns a topic as the user wrote it into its full name. A time no record
+    reaches is the end of the log. Partitions a position list leaves out start at their
+    earliest offset (``start``) or, for an end point, run to the end of the log as it is now;
+    a start position must lie within the log.
+    """
+    marks = {(tp.topic, tp.partition): consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+             for tp in partitions}
+    if point.kind == "earliest":
+        return {tp: low for tp, (low, _) in marks.items()}
+    if point.kind == "time":
+        found = consumer.offsets_for_times([TopicPartition(t, p, point.time_ms) for t, p in marks], timeout=10)
+        return {(tp.topic, tp.partition): tp.offset if tp.offset >= 0 else marks[(tp.topic, tp.partition)][1]
+                for tp in found}
+    named = {(full_name(t), p): o for (t, p), o in point.offsets.items()}
+    unknown = sorted(set(named) - set(marks))
+    if unknown:
+        inputs = ", ".join(f"{t}:{p}" for t, p in sorted(marks))
+        raise CartstreamError(f"{unknown[0][0]}:{unknown[0][1]} is not an input partition of this topology; "
+                              f"its input partitions are {inputs}")
+    if start:
+        for (topic, partition), offset in named.items():
+            require_in_log(topic, partition, offset, *marks[(topic, partition)])
+    return {tp: named.get(tp, low if start else high) for tp, (low, high) in marks.items()}
 
 
 def _parse_offsets(text: str) -> dict[tuple[str, int], int]:

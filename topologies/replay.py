@@ -34,7 +34,7 @@ from .clients import client_config, commit_offsets
 from .emit_gate import ReplayGate
 from .exceptions import CartstreamError
 from .generations import GenerationRecord, GenerationWatch, write_generation
-from .log_points import LogPoint, require_in_log
+from .log_points import LogPoint, resolve_point
 from .registry import REPLAYABLE, TOPOLOGIES, topology_module
 from .settings import Settings
 
@@ -65,7 +65,7 @@ def replay(settings: Settings, topology: str, start: LogPoint, until: LogPoint |
     positions = _Positions(rebuilding, topology)
     try:
         # Resolved before anything is recorded: a wrong --until leaves no rebuild behind.
-        bounds = None if until is None else positions.resolve(until)
+        bounds = None if until is None else positions.resolve(until, start=False)
         if record is not watch.latest:
             positions.commit_start(start)
             write_generation(settings, record)
@@ -161,24 +161,11 @@ class _Positions:
         return {(tp.topic, tp.partition): tp.offset
                 for tp in consumer.committed(self.partitions, timeout=10) if tp.offset >= 0}
 
-    def resolve(self, point: LogPoint) -> dict[tuple[str, int], int]:
-        """`point` as an offset per input partition (the end of the log where it says nothing)."""
-        ends = self.ends()
-        if point.kind == "offsets":
-            # Design names (clicks) or full ones (<prefix>clicks) alike.
-            offsets = {(self.settings.topic(t) if t in INPUTS else t, p): o for (t, p), o in point.offsets.items()}
-            unknown = sorted(set(offsets) - set(ends))
-            if unknown:
-                inputs = ", ".join(f"{t}:{p}" for t, p in sorted(ends))
-                raise CartstreamError(f"{unknown[0][0]}:{unknown[0][1]} is not an input partition of this topology; "
-                                      f"its input partitions are {inputs}")
-            return {**ends, **offsets}
-        if point.kind == "earliest":
-            return {tp: self.consumer.get_watermark_offsets(TopicPartition(*tp), timeout=10)[0] for tp in ends}
-        found = self.consumer.offsets_for_times(
-            [TopicPartition(tp.topic, tp.partition, point.time_ms) for tp in self.partitions], timeout=10)
-        return {(tp.topic, tp.partition): tp.offset if tp.offset >= 0 else ends[(tp.topic, tp.partition)]
-                for tp in found}
+    def resolve(self, point: LogPoint, *, start: bool) -> dict[tuple[str, int], int]:
+        """`point` as an offset per input partition (see `resolve_point`); design names
+        (clicks) and full ones (<prefix>clicks) alike."""
+        return resolve_point(self.consumer, self.partitions, point,
+                             lambda t: self.settings.topic(t) if t in INPUTS else t, start=start)
 
     def last_offsets_of_users(self, ends: dict[tuple[str, int], int]) -> dict[tuple[str, int], dict[str, int]]:
         """Per input partition, each key's (user's) last offset from the committed position to `ends`.
@@ -213,16 +200,8 @@ class _Positions:
         return last
 
     def commit_start(self, start: LogPoint) -> None:
-        """Set the new group's offsets to `start`, before any instance of it runs.
-
-        Offsets `start` names must lie within the log: one past its end would be reset by the
-        consumer to the earliest record, a replay of everything nobody asked for.
-        """
-        offsets = self.resolve(start)
-        for (topic, partition), offset in start.offsets.items():
-            full = self.settings.topic(topic) if topic in INPUTS else topic
-            low, high = self.consumer.get_watermark_offsets(TopicPartition(full, partition), timeout=10, cached=False)
-            require_in_log(topic, partition, offset, low, high)
+        """Set the new group's offsets to `start`, before any instance of it runs."""
+        offsets = self.resolve(start, start=True)
         commit_offsets(self.consumer, [TopicPartition(t, p, o) for (t, p), o in offsets.items()])
 
     def close(self) -> None:

@@ -21,6 +21,7 @@ from ..operators.validation import dead_letter_for
 from ..schemas import ModelSnapshot, TrainingExample
 from .clients import client_config
 from .exceptions import BrokerUnavailableError
+from .log_points import LogPoint
 from .table_reader import TableReader
 from .observability import Metrics
 from .service import serve
@@ -61,10 +62,6 @@ class LatestSnapshots:
 
     def stop(self) -> None:
         self.reader.stop()
-
-
-def _describe(offsets: dict[tuple[str, int], int]) -> str:
-    return ",".join(f"{t}:{p}:{o}" for (t, p), o in sorted(offsets.items()))
 
 
 def latest_snapshots(settings: Settings) -> dict[str, ModelSnapshot]:
@@ -112,7 +109,8 @@ class Trainer:
                 for (topic, partition), offset in sorted(back.items()):
                     self.consumer.seek(TopicPartition(topic, partition, offset))
                 log.info("continuing %s from version %d%s", name, snapshot.version,
-                         f", reading again from {_describe(back)}" if back else "")
+                         f", reading again from {LogPoint('offsets', offsets=dict(sorted(back.items()))).describe()}"
+                         if back else "")
 
     def assign(self) -> None:
         metadata = self.consumer.list_topics(self.topic, timeout=10)

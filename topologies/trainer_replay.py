@@ -24,7 +24,7 @@ from ..operators.training import RankerTraining
 from ..schemas import ModelSnapshot, TrainingExample
 from .clients import client_config
 from .exceptions import BrokerUnavailableError, CartstreamError
-from .log_points import LogPoint, require_in_log
+from .log_points import LogPoint, resolve_point
 from .model_admin import publish_snapshots
 from .settings import Settings
 from .topics import missing_topic
@@ -70,23 +70,13 @@ def _bounds(consumer: Consumer, settings: Settings, topic: str,
     metadata = consumer.list_topics(topic, timeout=10)
     if topic not in metadata.topics or metadata.topics[topic].error is not None:
         raise missing_topic(settings, topic)
-    partitions = sorted(metadata.topics[topic].partitions)
-    marks = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False) for p in partitions}
-    ends = {p: high for p, (_, high) in marks.items()}
-    if start.kind == "earliest":
-        return {p: low for p, (low, _) in marks.items()}, ends
-    if start.kind == "time":
-        found = consumer.offsets_for_times([TopicPartition(topic, p, start.time_ms) for p in partitions], timeout=10)
-        return {tp.partition: tp.offset if tp.offset >= 0 else ends[tp.partition] for tp in found}, ends
-    named = {}
-    for (name, partition), offset in start.offsets.items():
-        if settings.topic(name) != topic and name != topic or partition not in ends:
-            raise CartstreamError(f"{name}:{partition} is not a partition of {topic}; the trainer's input "
-                                  f"partitions are {', '.join(f'training-examples:{p}' for p in partitions)}")
-        # A snapshot claiming an offset the log does not hold would make trainers skip examples.
-        require_in_log(name, partition, offset, *marks[partition])
-        named[partition] = offset
-    return {p: named.get(p, low) for p, (low, _) in marks.items()}, ends
+    partitions = [TopicPartition(topic, p) for p in sorted(metadata.topics[topic].partitions)]
+    # A snapshot claiming an offset the log does not hold would make trainers skip examples:
+    # resolve_point refuses a start outside the log.
+    starts = resolve_point(consumer, partitions, start,
+                           lambda t: settings.topic(t) if t == "training-examples" else t, start=True)
+    ends = {tp.partition: consumer.get_watermark_offsets(tp, timeout=10, cached=False)[1] for tp in partitions}
+    return {p: offset for (_, p), offset in starts.items()}, ends
 
 
 def _learn_to_end(consumer: Consumer, training: RankerTraining, topic: str, starts: dict[int, int],

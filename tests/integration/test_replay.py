@@ -11,7 +11,7 @@ from confluent_kafka import Consumer, TopicPartition
 from cartstream.compose import process
 from cartstream.topologies.exceptions import CartstreamError
 from cartstream.topologies.generations import read_generation
-from cartstream.topologies.log_points import parse_point
+from cartstream.topologies.log_points import parse_point, resolve_point
 from cartstream.topologies.replay import replay
 from cartstream.topologies.topics import admin_client
 
@@ -227,3 +227,18 @@ def test_a_replay_from_an_offset_past_the_log_is_refused_and_leaves_no_rebuild(s
     with pytest.raises(CartstreamError, match=f"clicks:0:{ends + 1200} is outside the log"):
         replay(settings, "recommender", parse_point(f"clicks:0:{ends + 1200}"), None, emit=False)
     assert read_generation(settings, "recommender").rebuild is None
+
+
+def test_a_position_list_starts_the_partitions_it_leaves_out_at_the_earliest_offset(settings):
+    publish(settings, stream(30))
+    consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": "test-resolve"})
+    partitions = [TopicPartition(settings.topic(t), p) for t in ("clicks", "carts") for p in range(settings.partitions)]
+    marks = {(tp.topic, tp.partition): consumer.get_watermark_offsets(tp, timeout=10) for tp in partitions}
+    point = parse_point("clicks:0:0")
+    start = resolve_point(consumer, partitions, point, settings.topic, start=True)
+    until = resolve_point(consumer, partitions, point, settings.topic, start=False)
+    consumer.close()
+    others = [tp for tp in marks if tp != (settings.topic("clicks"), 0)]
+    assert any(marks[tp][1] > marks[tp][0] for tp in others), "a partition left out holds records"
+    assert all(start[tp] == marks[tp][0] for tp in others), "a replay from there starts them at the earliest"
+    assert all(until[tp] == marks[tp][1] for tp in others), "a replay until there runs them to the end"
