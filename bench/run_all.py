@@ -64,6 +64,12 @@ def recommender(exactly_once: bool) -> Callable[[bool], dict]:
     return run
 
 
+def framework_floor(quick: bool) -> dict:
+    """The recommender's topology with its step emptied: what Quix Streams, the state and the
+    outputs cost per event before any recommending (`framework_floor.py`)."""
+    return script("framework_floor.py", ["--events", "3000" if quick else "20000"], "framework_floor.json")
+
+
 def embedding(quick: bool) -> dict:
     """ONNX embedder against sentence-transformers on torch (`embedding.py`)."""
     return script("embedding.py", ["--texts", "100", "--runs", "1"] if quick else [], "embedding.json")
@@ -100,6 +106,7 @@ def trainer_replay(quick: bool) -> dict:
 SECTIONS: list[Section] = [
     Section("recommender_exactly_once", recommender(exactly_once=True)),
     Section("recommender_at_least_once", recommender(exactly_once=False)),
+    Section("framework_floor", framework_floor),
     Section("embedding", embedding),
     Section("index", index),
     Section("projection_rebuild", projection_rebuild),
