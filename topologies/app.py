@@ -7,6 +7,7 @@ from quixstreams import Application
 from .idle_commit import commit_when_idle
 from .seek_retry import retry_seek_while_starting
 from .settings import Settings
+from .time_order import order_inputs_by_time
 from .topics import require_topics
 
 
@@ -50,6 +51,8 @@ def make_application(settings: Settings, topology: str, **overrides) -> Applicat
     options.update(overrides)
     app = Application(**options)
     retry_seek_while_starting(app)
+    # Merged inputs in one record-time order over all partitions: replays see one event order.
+    order_inputs_by_time(app)
     if settings.idle_commit_s > 0 and options["processing_guarantee"] == "exactly-once":
         # Lists become visible at commit: commit when the input runs dry, not only every interval.
         commit_when_idle(app, settings.idle_commit_s)

@@ -1,0 +1,82 @@
+from typing import NamedTuple
+
+from confluent_kafka import TIMESTAMP_CREATE_TIME, TopicPartition
+from quixstreams import Application
+from quixstreams.internal_consumer.buffering import InternalConsumerBuffer
+
+from cartstream.topologies.time_order import TimeOrderedBuffer, order_inputs_by_time
+
+
+class Record(NamedTuple):
+    """A consumed message, as far as the consumer's buffer reads one."""
+
+    topic_: str
+    partition_: int
+    offset_: int
+    time: int
+
+    def topic(self) -> str:
+        return self.topic_
+
+    def partition(self) -> int:
+        return self.partition_
+
+    def offset(self) -> int:
+        return self.offset_
+
+    def timestamp(self) -> tuple[int, int]:
+        return TIMESTAMP_CREATE_TIME, self.time
+
+
+PARTITIONS = [TopicPartition(topic, p) for topic in ("carts", "clicks") for p in range(3)]
+# Partition 0 holds the latest events: Quix's own buffer pops them first.
+RECORDS = [Record("clicks", 0, 0, 50), Record("clicks", 0, 1, 60), Record("carts", 0, 0, 55),
+           Record("clicks", 2, 0, 10), Record("carts", 2, 0, 20), Record("clicks", 1, 0, 20),
+           Record("carts", 1, 0, 40)]
+ALL_FETCHED = {(r.topic_, r.partition_): r.offset_ + 1 for r in RECORDS} | {("carts", 0): 1, ("clicks", 0): 2}
+
+
+def popped(buffer: InternalConsumerBuffer, high_watermarks: dict) -> list[tuple[str, int, int]]:
+    """Everything the buffer gives, fed the watermarks again whenever it waits (as the
+    consumer's next fetch would: a partition's end is forgotten when its last record is popped)."""
+    out = []
+    while True:
+        got = [(m.topic(), m.partition(), m.timestamp()[1]) for m in iter(buffer.pop, None)]
+        if not got:
+            return out
+        out += got
+        buffer.feed([], high_watermarks=high_watermarks)
+
+
+def test_records_of_all_partitions_come_out_in_record_time_order_ties_by_partition_then_topic():
+    buffer = TimeOrderedBuffer()
+    buffer.assign_partitions(PARTITIONS)
+    buffer.feed(RECORDS, high_watermarks=ALL_FETCHED)
+    assert popped(buffer, ALL_FETCHED) == [("clicks", 2, 10), ("clicks", 1, 20), ("carts", 2, 20), ("carts", 1, 40),
+                              ("clicks", 0, 50), ("carts", 0, 55), ("clicks", 0, 60)]
+
+
+def test_quix_own_buffer_orders_only_within_a_partition_number():
+    # What the ordered buffer changes: Quix drains partition 0 first, though its records are the latest.
+    buffer = InternalConsumerBuffer()
+    buffer.assign_partitions(PARTITIONS)
+    buffer.feed(RECORDS, high_watermarks=ALL_FETCHED)
+    assert popped(buffer, ALL_FETCHED)[:2] == [("clicks", 0, 50), ("carts", 0, 55)]
+
+
+def test_an_empty_partition_not_known_to_be_idle_holds_every_other_back():
+    buffer = TimeOrderedBuffer()
+    buffer.assign_partitions(PARTITIONS)
+    buffer.feed([Record("clicks", 0, 0, 50)], high_watermarks={("clicks", 0): 1, ("clicks", 1): 3})
+    # clicks 1 has records on the broker not fetched yet (and the other partitions' ends are unknown).
+    assert buffer.pop() is None
+    fetched = {("clicks", 0): 1, ("clicks", 1): 1, ("clicks", 2): 0, ("carts", 0): 0, ("carts", 1): 0, ("carts", 2): 0}
+    buffer.feed([Record("clicks", 1, 0, 30)], high_watermarks=fetched)
+    assert popped(buffer, fetched) == [("clicks", 1, 30), ("clicks", 0, 50)]
+
+
+def test_the_application_consumer_gets_the_ordered_buffer(tmp_path):
+    # Building an Application connects to nothing; the broker address is never dialled.
+    app = Application(broker_address="127.0.0.1:1", consumer_group="g", state_dir=str(tmp_path), loglevel=None)
+    order_inputs_by_time(app)
+    assert isinstance(app._consumer._buffer, TimeOrderedBuffer)
