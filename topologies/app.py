@@ -52,7 +52,7 @@ def make_application(settings: Settings, topology: str, **overrides) -> Applicat
     app = Application(**options)
     retry_seek_while_starting(app)
     # Merged inputs in one record-time order over all partitions: replays see one event order.
-    order_inputs_by_time(app)
+    order_inputs_by_time(app, settings.input_order_wait_s)
     if settings.idle_commit_s > 0 and options["processing_guarantee"] == "exactly-once":
         # Lists become visible at commit: commit when the input runs dry, not only every interval.
         commit_when_idle(app, settings.idle_commit_s)

@@ -50,6 +50,8 @@ TAKEOVER_LAG = 50
 PROGRESS_EVERY_S = 1.0
 #: How often a rebuild that will take over reads the live generation's position.
 LIVE_EVERY_S = 0.5
+#: The least time an input partition that delivers nothing holds back a replay's other inputs.
+REPLAY_INPUT_ORDER_WAIT_S = 30.0
 
 
 def replay(settings: Settings, topology: str, start: LogPoint, until: LogPoint | None, emit: bool,
@@ -61,7 +63,10 @@ def replay(settings: Settings, topology: str, start: LogPoint, until: LogPoint |
     watch = GenerationWatch(settings, topology).start()
     record = _resume_or_start(settings, watch.latest, start, until, emit)
     generation = record.rebuild["generation"]
-    rebuilding = settings.model_copy(update={"generation": generation})
+    # A replay's inputs are all in the log: a partition that keeps it waiting is slow, not
+    # silent, and reading past it would change the event order the replay exists to repeat.
+    rebuilding = settings.model_copy(update={
+        "generation": generation, "input_order_wait_s": max(settings.input_order_wait_s, REPLAY_INPUT_ORDER_WAIT_S)})
     positions = _Positions(rebuilding, topology)
     try:
         # Resolved before anything is recorded: a wrong --until leaves no rebuild behind.

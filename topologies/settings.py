@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         description="seconds a Quix consumer waits for input (not the recommender's: recommender_poll_timeout); "
                     "a merged input's event can wait this long for its sibling",
     )
+    input_order_wait_s: float = Field(
+        default=2.0, gt=0, le=600,
+        description="how long an input partition that delivers nothing holds back the events of the others, "
+                    "which are read in record-time order (a replay waits at least 30 s)",
+    )
     recommender_poll_timeout: float = Field(
         default=0.005, gt=0, le=5,
         description="consumer_poll_timeout of the recommender, whose wait is every list's latency (~0.1 core idle)",

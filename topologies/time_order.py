@@ -8,37 +8,83 @@ fetch happened to return. `order_inputs_by_time` makes the application's consume
 all its partitions, the message with the lowest (record time, partition, topic), once every
 partition has a message buffered or is known to be idle: two replays of one log, with one
 assignment, then process its events in one order.
+
+A partition can look busy without ever delivering: its records expired while its position
+is unknown, its leader is away, or an open transaction holds its end. Such a partition is
+waited for at most ``max_wait_s`` while others have records, then passed over (with a
+warning) until it delivers again: one stuck partition never stops the process.
 """
 
 from __future__ import annotations
+
+import logging
+import time
 
 from quixstreams import Application
 from quixstreams.internal_consumer.buffering import Idleness, InternalConsumerBuffer
 
 __all__ = ["TimeOrderedBuffer", "order_inputs_by_time"]
 
+log = logging.getLogger(__name__)
+
 
 class TimeOrderedBuffer(InternalConsumerBuffer):
-    """Quix's consumer buffer, popping in record-time order across partition numbers too."""
+    """Quix's consumer buffer, popping in record-time order across partition numbers too.
+
+    Parameters
+    ----------
+    max_wait_s
+        How long an empty partition not known to be idle holds the others back.
+    """
+
+    def __init__(self, max_wait_s: float, max_partition_buffer_size: int = 10_000, clock=time.monotonic):
+        super().__init__(max_partition_buffer_size=max_partition_buffer_size)
+        self.max_wait_s = max_wait_s
+        self._clock = clock
+        self._waiting_since: dict[tuple[str, int], float] = {}  # empty, not idle partitions: since when
+        self._passed_over: set[tuple[str, int]] = set()
+
+    def assign_partitions(self, topic_partitions) -> None:
+        super().assign_partitions(topic_partitions)
+        for tp in topic_partitions:  # a partition assigned anew is waited for afresh
+            self._waiting_since.pop((tp.topic, tp.partition), None)
+            self._passed_over.discard((tp.topic, tp.partition))
 
     def pop(self):
-        buffers = [buffer for group in self._partition_groups.values()
-                   for buffer in group._partition_buffers.values()]  # noqa: SLF001 (Quix has no public view)
-        ready = []
-        for buffer in buffers:
-            if not buffer.empty():
-                ready.append(buffer)
-            elif buffer.idleness() != Idleness.IDLE:
-                return None  # it may yet hold an earlier record: wait for the next fetch
-        if not ready:
+        ready, wait = [], False
+        for group in self._partition_groups.values():
+            for buffer in group._partition_buffers.values():  # noqa: SLF001 (Quix has no public view)
+                if not buffer.empty():
+                    ready.append(buffer)
+                    self._delivered(buffer)
+                elif buffer.idleness() == Idleness.IDLE:
+                    self._delivered(buffer)
+                else:
+                    wait = self._still_waiting(buffer) or wait
+        if wait or not ready:
             return None
         return min(ready, key=lambda b: (b.next_timestamp, b.partition, b.topic)).popleft()
 
+    def _delivered(self, buffer) -> None:
+        key = (buffer.topic, buffer.partition)
+        self._waiting_since.pop(key, None)
+        self._passed_over.discard(key)
 
-def order_inputs_by_time(app: Application) -> None:
+    def _still_waiting(self, buffer) -> bool:
+        key = (buffer.topic, buffer.partition)
+        since = self._waiting_since.setdefault(key, self._clock())
+        if self._clock() - since < self.max_wait_s:
+            return True
+        if key not in self._passed_over:
+            self._passed_over.add(key)
+            log.warning("input %s[%d] has said nothing for %.1f s: reading the other partitions without it, "
+                        "out of record-time order until it delivers", key[0], key[1], self.max_wait_s)
+        return False
+
+
+def order_inputs_by_time(app: Application, max_wait_s: float) -> None:
     """Make ``app``'s consumer process its merged inputs in one record-time order across all
     its partitions (before the application runs: the buffer holds no partition yet)."""
     consumer = app._consumer  # noqa: SLF001 (the buffer is built by Quix's consumer, with no hook)
-    ordered = TimeOrderedBuffer(max_partition_buffer_size=consumer._max_partition_buffer_size)  # noqa: SLF001
-    consumer._buffer = ordered  # noqa: SLF001
-
+    consumer._buffer = TimeOrderedBuffer(  # noqa: SLF001
+        max_wait_s, max_partition_buffer_size=consumer._max_partition_buffer_size)  # noqa: SLF001

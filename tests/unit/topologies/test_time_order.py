@@ -49,7 +49,7 @@ def popped(buffer: InternalConsumerBuffer, high_watermarks: dict) -> list[tuple[
 
 
 def test_records_of_all_partitions_come_out_in_record_time_order_ties_by_partition_then_topic():
-    buffer = TimeOrderedBuffer()
+    buffer = TimeOrderedBuffer(max_wait_s=2.0)
     buffer.assign_partitions(PARTITIONS)
     buffer.feed(RECORDS, high_watermarks=ALL_FETCHED)
     assert popped(buffer, ALL_FETCHED) == [("clicks", 2, 10), ("clicks", 1, 20), ("carts", 2, 20), ("carts", 1, 40),
@@ -65,7 +65,7 @@ def test_quix_own_buffer_orders_only_within_a_partition_number():
 
 
 def test_an_empty_partition_not_known_to_be_idle_holds_every_other_back():
-    buffer = TimeOrderedBuffer()
+    buffer = TimeOrderedBuffer(max_wait_s=2.0)
     buffer.assign_partitions(PARTITIONS)
     buffer.feed([Record("clicks", 0, 0, 50)], high_watermarks={("clicks", 0): 1, ("clicks", 1): 3})
     # clicks 1 has records on the broker not fetched yet (and the other partitions' ends are unknown).
@@ -75,8 +75,51 @@ def test_an_empty_partition_not_known_to_be_idle_holds_every_other_back():
     assert popped(buffer, fetched) == [("clicks", 1, 30), ("clicks", 0, 50)]
 
 
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_partition_that_delivers_nothing_is_passed_over_after_the_wait_until_it_delivers(caplog):
+    # carts 1's records expired while its position is unknown: its end (100) says more is coming.
+    clock = Clock()
+    buffer = TimeOrderedBuffer(max_wait_s=2.0, clock=clock)
+    buffer.assign_partitions(PARTITIONS)
+    ends = {tp: 0 for tp in ALL_FETCHED} | {("clicks", 0): 2, ("carts", 1): 100}
+    buffer.feed([Record("clicks", 0, 0, 50), Record("clicks", 0, 1, 60)], high_watermarks=ends)
+    assert buffer.pop() is None
+    clock.now += 1.9
+    assert buffer.pop() is None
+    clock.now += 0.2
+    assert buffer.pop().timestamp()[1] == 50
+    assert "carts[1] has said nothing for 2.0 s" in caplog.text
+    assert buffer.pop().timestamp()[1] == 60  # passed over at once, not waited for again
+    buffer.feed([Record("carts", 1, 100, 70), Record("clicks", 0, 2, 80)], high_watermarks=ends | {("clicks", 0): 3})
+    assert popped(buffer, ends | {("clicks", 0): 3, ("carts", 1): 101}) == [("carts", 1, 70), ("clicks", 0, 80)]
+    # It delivered: the next time it falls silent it is waited for again.
+    buffer.feed([Record("clicks", 0, 3, 90)], high_watermarks=ends | {("clicks", 0): 4, ("carts", 1): 150})
+    assert buffer.pop() is None
+
+
+def test_a_partition_assigned_again_is_waited_for_afresh():
+    clock = Clock()
+    buffer = TimeOrderedBuffer(max_wait_s=2.0, clock=clock)
+    buffer.assign_partitions(PARTITIONS)
+    ends = {tp: 0 for tp in ALL_FETCHED} | {("clicks", 0): 1, ("carts", 1): 100}
+    buffer.feed([Record("clicks", 0, 0, 50)], high_watermarks=ends)
+    assert buffer.pop() is None
+    clock.now += 5
+    buffer.revoke_partitions([TopicPartition("carts", 1)])
+    buffer.assign_partitions([TopicPartition("carts", 1)])
+    buffer.feed([], high_watermarks=ends)
+    assert buffer.pop() is None
+
+
 def test_the_application_consumer_gets_the_ordered_buffer(tmp_path):
     # Building an Application connects to nothing; the broker address is never dialled.
     app = Application(broker_address="127.0.0.1:1", consumer_group="g", state_dir=str(tmp_path), loglevel=None)
-    order_inputs_by_time(app)
+    order_inputs_by_time(app, max_wait_s=2.0)
     assert isinstance(app._consumer._buffer, TimeOrderedBuffer)
