@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
+from confluent_kafka import TopicPartition
 from quixstreams import Application
 from quixstreams.internal_consumer.buffering import Idleness, InternalConsumerBuffer
 
@@ -35,11 +37,17 @@ class TimeOrderedBuffer(InternalConsumerBuffer):
     ----------
     max_wait_s
         How long an empty partition not known to be idle holds the others back.
+    ends
+        ``ends(topic, partition) -> (high watermark, position)`` as the consumer last heard
+        them: a partition whose last buffered record was just taken is then known at once
+        to be idle or not, instead of after the next fetch.
     """
 
-    def __init__(self, max_wait_s: float, max_partition_buffer_size: int = 10_000, clock=time.monotonic):
+    def __init__(self, max_wait_s: float, max_partition_buffer_size: int = 10_000,
+                 ends: Callable[[str, int], tuple[int, int]] | None = None, clock=time.monotonic):
         super().__init__(max_partition_buffer_size=max_partition_buffer_size)
         self.max_wait_s = max_wait_s
+        self._ends = ends
         self._clock = clock
         self._waiting_since: dict[tuple[str, int], float] = {}  # empty, not idle partitions: since when
         self._passed_over: set[tuple[str, int]] = set()
@@ -57,13 +65,21 @@ class TimeOrderedBuffer(InternalConsumerBuffer):
                 if not buffer.empty():
                     ready.append(buffer)
                     self._delivered(buffer)
-                elif buffer.idleness() == Idleness.IDLE:
+                elif self._idle(buffer):
                     self._delivered(buffer)
                 else:
                     wait = self._still_waiting(buffer) or wait
         if wait or not ready:
             return None
         return min(ready, key=lambda b: (b.next_timestamp, b.partition, b.topic)).popleft()
+
+    def _idle(self, buffer) -> bool:
+        if buffer.idleness() == Idleness.UNKNOWN and self._ends is not None:
+            # Quix forgets a partition's end when its last buffered record is taken.
+            high_watermark, position = self._ends(buffer.topic, buffer.partition)
+            buffer.set_high_watermark(high_watermark)
+            buffer.set_position(position)
+        return buffer.idleness() == Idleness.IDLE
 
     def _delivered(self, buffer) -> None:
         key = (buffer.topic, buffer.partition)
@@ -86,5 +102,12 @@ def order_inputs_by_time(app: Application, max_wait_s: float) -> None:
     """Make ``app``'s consumer process its merged inputs in one record-time order across all
     its partitions (before the application runs: the buffer holds no partition yet)."""
     consumer = app._consumer  # noqa: SLF001 (the buffer is built by Quix's consumer, with no hook)
+
+    def ends(topic: str, partition: int) -> tuple[int, int]:
+        tp = TopicPartition(topic, partition)
+        _, high_watermark = consumer.get_watermark_offsets(tp, cached=True)
+        [position] = consumer.position([tp])
+        return high_watermark, position.offset
+
     consumer._buffer = TimeOrderedBuffer(  # noqa: SLF001
-        max_wait_s, max_partition_buffer_size=consumer._max_partition_buffer_size)  # noqa: SLF001
+        max_wait_s, max_partition_buffer_size=consumer._max_partition_buffer_size, ends=ends)  # noqa: SLF001

@@ -75,6 +75,16 @@ def test_an_empty_partition_not_known_to_be_idle_holds_every_other_back():
     assert popped(buffer, fetched) == [("clicks", 1, 30), ("clicks", 0, 50)]
 
 
+def test_a_partition_whose_last_record_was_taken_is_asked_its_end_instead_of_waiting_for_a_fetch():
+    # The consumer has heard where partitions 1 and 2 of clicks end, and carts 2: nothing more is coming.
+    heard = {("clicks", 1): (1, 1), ("clicks", 2): (1, 1), ("carts", 2): (1, 1)}
+    buffer = TimeOrderedBuffer(max_wait_s=2.0, ends=lambda topic, partition: heard.get((topic, partition), (-1001, -1001)))
+    buffer.assign_partitions(PARTITIONS)
+    buffer.feed(RECORDS, high_watermarks=ALL_FETCHED)
+    assert [(m.topic(), m.partition(), m.timestamp()[1]) for m in iter(buffer.pop, None)] == [
+        ("clicks", 2, 10), ("clicks", 1, 20), ("carts", 2, 20), ("carts", 1, 40)]  # then carts 1's end is unknown
+
+
 class Clock:
     def __init__(self):
         self.now = 100.0
