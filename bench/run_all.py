@@ -70,6 +70,11 @@ def framework_floor(quick: bool) -> dict:
     return script("framework_floor.py", ["--events", "3000" if quick else "20000"], "framework_floor.json")
 
 
+def item_stats(quick: bool) -> dict:
+    """item-stats through a backlog, until every update it repartitioned is committed (`item_stats.py`)."""
+    return script("item_stats.py", ["--events", "1000" if quick else "6000"], "item_stats.json")
+
+
 def embedding(quick: bool) -> dict:
     """ONNX embedder against sentence-transformers on torch (`embedding.py`)."""
     return script("embedding.py", ["--texts", "100", "--runs", "1"] if quick else [], "embedding.json")
@@ -107,6 +112,7 @@ SECTIONS: list[Section] = [
     Section("recommender_exactly_once", recommender(exactly_once=True)),
     Section("recommender_at_least_once", recommender(exactly_once=False)),
     Section("framework_floor", framework_floor),
+    Section("item_stats", item_stats),
     Section("embedding", embedding),
     Section("index", index),
     Section("projection_rebuild", projection_rebuild),
