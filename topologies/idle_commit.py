@@ -13,7 +13,8 @@ at 100/s from 105/187 to 44/132 ms; backlog throughput 390 events/s against 385-
 
 Quix Streams has no public hook for this: `commit_when_idle` wraps the application's
 consumer's ``consume``, which its time-aligned (merged-input) path calls only when its
-buffer has nothing left to hand out, and commits through the application's processing
+buffer has nothing to hand out (nothing left, or nothing it may give before another
+partition is heard from: `time_order`), and commits through the application's processing
 context. Topologies reading one topic poll instead and keep committing by interval.
 `check_supported` fails loudly if a Quix Streams release moves those parts.
 """

@@ -23,7 +23,9 @@ from collections.abc import Callable
 
 from confluent_kafka import TopicPartition
 from quixstreams import Application
-from quixstreams.internal_consumer.buffering import Idleness, InternalConsumerBuffer
+from quixstreams.internal_consumer.buffering import Idleness, InternalConsumerBuffer, PartitionBufferGroup
+
+from .exceptions import CartstreamError
 
 __all__ = ["TimeOrderedBuffer", "order_inputs_by_time"]
 
@@ -102,6 +104,12 @@ def order_inputs_by_time(app: Application, max_wait_s: float) -> None:
     """Make ``app``'s consumer process its merged inputs in one record-time order across all
     its partitions (before the application runs: the buffer holds no partition yet)."""
     consumer = app._consumer  # noqa: SLF001 (the buffer is built by Quix's consumer, with no hook)
+    buffer = getattr(consumer, "_buffer", None)
+    if (not isinstance(buffer, InternalConsumerBuffer) or not hasattr(buffer, "_partition_groups")
+            or not hasattr(consumer, "_max_partition_buffer_size")
+            or not hasattr(PartitionBufferGroup(partition=0, max_size=1), "_partition_buffers")):
+        raise CartstreamError("this quixstreams release buffers its input differently; cartstream cannot read "
+                              "its partitions in record-time order (tested with quixstreams 3.28)")
 
     def ends(topic: str, partition: int) -> tuple[int, int]:
         tp = TopicPartition(topic, partition)

@@ -1,9 +1,12 @@
 from typing import NamedTuple
 
+import pytest
+
 from confluent_kafka import TIMESTAMP_CREATE_TIME, TopicPartition
 from quixstreams import Application
 from quixstreams.internal_consumer.buffering import InternalConsumerBuffer
 
+from cartstream.topologies.exceptions import CartstreamError
 from cartstream.topologies.time_order import TimeOrderedBuffer, order_inputs_by_time
 
 
@@ -126,6 +129,13 @@ def test_a_partition_assigned_again_is_waited_for_afresh():
     buffer.assign_partitions([TopicPartition("carts", 1)])
     buffer.feed([], high_watermarks=ends)
     assert buffer.pop() is None
+
+
+def test_a_quix_release_without_the_buffer_it_replaces_is_refused_in_one_line(tmp_path):
+    app = Application(broker_address="127.0.0.1:1", consumer_group="g", state_dir=str(tmp_path), loglevel=None)
+    del app._consumer._buffer
+    with pytest.raises(CartstreamError, match="buffers its input differently"):
+        order_inputs_by_time(app, max_wait_s=2.0)
 
 
 def test_the_application_consumer_gets_the_ordered_buffer(tmp_path):
