@@ -95,14 +95,16 @@ def test_a_replay_reads_the_events_of_all_partitions_in_record_time_order(settin
         send("menu-items", item["item_id"], item, start - 60_000)
     send("menu-items", gone["item_id"], None, start + 5_000)  # deleted from the menu at +5 s
 
-    def click(user: str, item: dict, at_ms: int, partition: int) -> str:
+    def event(topic: str, user: str, item: dict, at_ms: int, partition: int, **extra) -> str:
         event_id = f"{user}-{at_ms - start}"
-        send("clicks", user, {"event_id": event_id, "event_time": at_ms, "user_id": user, "item_id": item["item_id"],
-                              "restaurant_id": item["restaurant_id"]}, at_ms, partition)
+        send(topic, user, {"event_id": event_id, "event_time": at_ms, "user_id": user, "item_id": item["item_id"],
+                           "restaurant_id": item["restaurant_id"], **extra}, at_ms, partition)
         return event_id
 
-    late = [click("late", item, start + 10_000 + n, partition=0) for n, item in enumerate(others)]
-    early = [click("early", item, start + 1_000 + n, partition=2) for n, item in enumerate([gone, *others])]
+    # Cart adds: a list is the rest of that restaurant's menu, so a deleted item would show.
+    late = [event("carts", "late", item, start + 10_000 + n, 0, action="add", quantity=1)
+            for n, item in enumerate(others)]
+    early = [event("clicks", "early", item, start + 1_000 + n, 2) for n, item in enumerate([gone, *others])]
     assert producer.flush(30) == 0, "broker did not acknowledge every record"
 
     replay = TopologyProcess("recommender", settings, tmp_path / "replay.log", command=("replay",),
