@@ -2,44 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 
 from cartstream.topologies.settings import Settings
 from cartstream.topologies.table_reader import TableReader
 
-
-@dataclasses.dataclass
-class Record:
-    """What the reader uses of a consumed Kafka message."""
-
-    topic_: str
-    partition_: int
-    offset_: int
-    time: int
-    value_: bytes
-    key_: bytes = b"k"
-
-    def error(self):
-        return None
-
-    def topic(self):
-        return self.topic_
-
-    def partition(self):
-        return self.partition_
-
-    def offset(self):
-        return self.offset_
-
-    def timestamp(self):
-        return (1, self.time)
-
-    def key(self):
-        return self.key_
-
-    def value(self):
-        return self.value_
+from tests.unit.topologies.kafka_records import Record
 
 
 def holding_reader(applied: list, hold_max_s=None) -> TableReader:

@@ -1,34 +1,12 @@
-from typing import NamedTuple
-
 import pytest
-
-from confluent_kafka import TIMESTAMP_CREATE_TIME, TopicPartition
+from confluent_kafka import TopicPartition
 from quixstreams import Application
 from quixstreams.internal_consumer.buffering import InternalConsumerBuffer
 
 from cartstream.topologies.exceptions import CartstreamError
 from cartstream.topologies.time_order import TimeOrderedBuffer, order_inputs_by_time
 
-
-class Record(NamedTuple):
-    """A consumed message, as far as the consumer's buffer reads one."""
-
-    topic_: str
-    partition_: int
-    offset_: int
-    time: int
-
-    def topic(self) -> str:
-        return self.topic_
-
-    def partition(self) -> int:
-        return self.partition_
-
-    def offset(self) -> int:
-        return self.offset_
-
-    def timestamp(self) -> tuple[int, int]:
-        return TIMESTAMP_CREATE_TIME, self.time
+from tests.unit.topologies.kafka_records import Record
 
 
 PARTITIONS = [TopicPartition(topic, p) for topic in ("carts", "clicks") for p in range(3)]
