@@ -44,10 +44,11 @@ def committed(admin: AdminClient, group: str) -> dict[tuple[str, int], int]:
 
 def repartition_ends(admin: AdminClient, group: str) -> dict[tuple[str, int], int]:
     """Where each partition of the group's repartition topic ends now, its last commit marker excluded."""
-    topics = [t for t in admin.list_topics(timeout=10).topics if t.startswith(f"repartition__{group}--")]
+    topics = {name: topic for name, topic in admin.list_topics(timeout=10).topics.items()
+              if name.startswith(f"repartition__{group}--")}
     if not topics:
         raise SystemExit(f"no repartition topic of {group}: item-stats no longer repartitions as this bench expects")
-    ends = latest(admin, [(t, p) for t in topics for p in admin.list_topics(t, timeout=10).topics[t].partitions])
+    ends = latest(admin, [(name, p) for name, topic in topics.items() for p in topic.partitions])
     return {key: max(0, end - 1) for key, end in ends.items()}
 
 

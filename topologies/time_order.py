@@ -90,8 +90,8 @@ class TimeOrderedBuffer(InternalConsumerBuffer):
 
     def _still_waiting(self, buffer) -> bool:
         key = (buffer.topic, buffer.partition)
-        since = self._waiting_since.setdefault(key, self._clock())
-        if self._clock() - since < self.max_wait_s:
+        now = self._clock()
+        if now - self._waiting_since.setdefault(key, now) < self.max_wait_s:
             return True
         if key not in self._passed_over:
             self._passed_over.add(key)
